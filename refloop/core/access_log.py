@@ -1,0 +1,41 @@
+"""Every read of a patient, referral or document by a person goes in the access log."""
+
+from refloop.core.models import AccessLogEntry
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def access_log_write(
+    *, request, action: str, object_type: str, object_id, patient_id: int | None = None
+) -> AccessLogEntry:
+    user = request.user
+    return AccessLogEntry.objects.create(
+        user=user if user.is_authenticated else None,
+        username=user.get_username() if user.is_authenticated else "",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        patient_id=patient_id,
+        ip_address=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        path=request.path[:300],
+    )
+
+
+def access_log_write_many(*, request, action: str, object_type: str, rows: list[tuple]) -> None:
+    """One entry per (object_id, patient_id) shown, written in one query (lists, search results)."""
+    user = request.user
+    common = dict(
+        user=user,
+        username=user.get_username(),
+        action=action,
+        object_type=object_type,
+        ip_address=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        path=request.path[:300],
+    )
+    AccessLogEntry.objects.bulk_create(
+        [AccessLogEntry(object_id=str(oid), patient_id=pid, **common) for oid, pid in rows]
+    )

@@ -1,0 +1,193 @@
+"""Clocks: the response targets running for one referral (DESIGN.md, Clocks).
+
+`ClockBook` works on ReferralClock objects in memory, so the services (one referral at a time)
+and the demo generator (thousands in bulk) share one set of rules. It never touches the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from refloop.core.calendar import AroundTheClock, BusinessCalendar
+from refloop.directory.enums import Priority, TargetKind, TargetUnit
+from refloop.referrals.enums import BEFORE_DECISION, ClockStatus, Milestone, State
+from refloop.referrals.models import ReferralClock
+
+AT_RISK_SHARE = 0.75
+DAY = 86400
+HOUR = 3600
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    amount: int
+    unit: str
+
+    @property
+    def seconds(self) -> int:
+        return self.amount * (DAY if self.unit == TargetUnit.CALENDAR_DAYS else HOUR)
+
+
+def targets_for(service_line_id: int, priority: str) -> dict[str, Target]:
+    from refloop.directory.models import ResponseTarget
+
+    rows = ResponseTarget.objects.filter(service_line_id=service_line_id, priority=priority)
+    return {row.kind: Target(row.kind, row.amount, row.unit) for row in rows}
+
+
+@dataclass
+class ClockBook:
+    referral_id: int | None
+    priority: str
+    targets: dict[str, Target]
+    calendar: BusinessCalendar
+    clocks: dict[str, ReferralClock] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
+
+    def _measure(self, clock: ReferralClock):
+        # Stat targets and calendar-day targets count elapsed time; the rest count business time.
+        if clock.around_the_clock or clock.unit == TargetUnit.CALENDAR_DAYS:
+            return AroundTheClock()
+        return self.calendar
+
+    def start(self, kind: str, at: dt.datetime) -> None:
+        target = self.targets.get(kind)
+        if target is None or kind in self.clocks:
+            return
+        clock = ReferralClock(
+            referral_id=self.referral_id,
+            kind=kind,
+            unit=target.unit,
+            around_the_clock=self.priority == Priority.STAT,
+            target_seconds=target.seconds,
+            started_at=at,
+        )
+        self.clocks[kind] = clock
+        self._schedule(clock)
+        self.changed.add(kind)
+
+    def _schedule(self, clock: ReferralClock) -> None:
+        measure = self._measure(clock)
+        clock.due_at = measure.add(clock.started_at, clock.target_seconds + clock.paused_seconds)
+        clock.at_risk_at = measure.add(
+            clock.started_at, int(clock.target_seconds * AT_RISK_SHARE) + clock.paused_seconds
+        )
+
+    def stop(self, kind: str, at: dt.datetime, *, finished: bool = True, met: bool | None = None):
+        """Stop a running clock. A finished clock was met or missed (`met` overrides the judgement
+        for days to appointment, where the appointment's date counts, not the booking's); an
+        unfinished one (the referral ended first) is missed if it was already late, else ended."""
+        clock = self.clocks.get(kind)
+        if clock is None or clock.stopped_at:
+            return
+        self._resume(clock, at)
+        measure = self._measure(clock)
+        clock.gross_seconds = measure.seconds_between(clock.started_at, at)
+        clock.net_seconds = max(0, clock.gross_seconds - clock.paused_seconds)
+        late = clock.net_seconds > clock.target_seconds
+        if finished:
+            on_time = (not late) if met is None else met
+            clock.outcome = ClockStatus.MET if on_time else ClockStatus.MISSED
+        else:
+            clock.outcome = ClockStatus.MISSED if late else ClockStatus.ENDED
+        clock.stopped_at = at
+        clock.due_at = clock.at_risk_at = None
+        self.changed.add(kind)
+
+    def reopen(self, kind: str) -> None:
+        """Undo a stop that the referral took back (an appointment cancelled), unless it was
+        missed: a missed target stays missed."""
+        clock = self.clocks.get(kind)
+        if clock is None or not clock.stopped_at or clock.outcome == ClockStatus.MISSED:
+            return
+        clock.stopped_at = None
+        clock.outcome = ""
+        clock.gross_seconds = clock.net_seconds = None
+        self._schedule(clock)
+        self.changed.add(kind)
+
+    def stop_all(self, at: dt.datetime) -> None:
+        for kind in list(self.clocks):
+            self.stop(kind, at, finished=False)
+
+    def pause_all(self, at: dt.datetime) -> None:
+        for kind, clock in self.clocks.items():
+            if not clock.stopped_at and not clock.paused_since:
+                clock.paused_since = at
+                clock.due_at = clock.at_risk_at = None
+                self.changed.add(kind)
+
+    def resume_all(self, at: dt.datetime) -> None:
+        for kind, clock in self.clocks.items():
+            if not clock.stopped_at and clock.paused_since:
+                self._resume(clock, at)
+                self._schedule(clock)
+                self.changed.add(kind)
+
+    def _resume(self, clock: ReferralClock, at: dt.datetime) -> None:
+        if clock.paused_since:
+            clock.paused_seconds += self._measure(clock).seconds_between(clock.paused_since, at)
+            clock.paused_since = None
+
+    def next_times(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """(next due, next at risk) over the running clocks, for the referral row."""
+        running = [c for c in self.clocks.values() if c.due_at is not None]
+        if not running:
+            return None, None
+        return min(c.due_at for c in running), min(c.at_risk_at for c in running)
+
+
+def on_received(book: ClockBook, at: dt.datetime) -> None:
+    book.start(TargetKind.ACKNOWLEDGE, at)
+    book.start(TargetKind.TRIAGE, at)
+    book.start(TargetKind.APPOINTMENT, at)
+
+
+def on_transition(
+    book: ClockBook,
+    *,
+    from_state: str,
+    to_state: str,
+    at: dt.datetime,
+    appointment_at: dt.datetime | None = None,
+) -> None:
+    """Start and stop clocks for one state change."""
+    if from_state in BEFORE_DECISION and to_state in {
+        State.ACCEPTED,
+        State.DECLINED,
+        State.REDIRECTED,
+    }:
+        book.stop(TargetKind.TRIAGE, at)
+    if to_state == State.ACCEPTED and from_state != State.SCHEDULED:
+        book.start(TargetKind.FIRST_CONTACT, at)
+    if to_state == State.ACCEPTED and from_state == State.SCHEDULED:
+        book.reopen(TargetKind.APPOINTMENT)  # appointment cancelled: the wait goes on
+    if to_state == State.SCHEDULED:
+        # Booking means the patient was reached.
+        book.stop(TargetKind.FIRST_CONTACT, at)
+        appointment = book.clocks.get(TargetKind.APPOINTMENT)
+        if appointment and not appointment.stopped_at and appointment_at:
+            book.stop(TargetKind.APPOINTMENT, at, met=appointment_at <= appointment.due_at)
+    if to_state == State.COMPLETED:
+        book.start(TargetKind.REPORT, at)
+    if to_state == State.CLOSED:
+        book.stop(TargetKind.REPORT, at)
+    if to_state in {State.DECLINED, State.REDIRECTED, State.CANCELLED, State.CLOSED}:
+        book.stop_all(at)
+
+
+def on_milestone(book: ClockBook, *, milestone: str, at: dt.datetime) -> None:
+    if milestone == Milestone.ACKNOWLEDGED:
+        book.stop(TargetKind.ACKNOWLEDGE, at)
+    elif milestone == Milestone.FIRST_CONTACT:
+        book.stop(TargetKind.FIRST_CONTACT, at)
+
+
+def on_waiting_changed(book: ClockBook, *, waiting: bool, at: dt.datetime) -> None:
+    """Clocks pause while the referral waits on others (records, authorization, the referrer)."""
+    if waiting:
+        book.pause_all(at)
+    else:
+        book.resume_all(at)

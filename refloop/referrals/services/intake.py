@@ -1,0 +1,293 @@
+"""One way in (DESIGN.md): every channel builds a ReferralSubmission and calls referral_receive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from refloop.core.errors import DomainError
+from refloop.directory.models import Clinician, Coverage, Organization, Patient, ServiceLine
+from refloop.directory.validators import validate_icd10cm, validate_npi
+from refloop.referrals import clocks
+from refloop.referrals.enums import (
+    OPEN_STATES,
+    WAITING_BLOCKERS,
+    BlockerKind,
+    Channel,
+    ChecklistStatus,
+    EventKind,
+    Priority,
+    State,
+)
+from refloop.referrals.models import ChecklistItem, Referral, ReferralBlocker
+from refloop.referrals.services.documents import (
+    IncomingDocument,
+    document_check,
+    document_store,
+    files_removed_on_failure,
+)
+from refloop.referrals.services.lifecycle import (
+    clock_book_load,
+    clock_book_save,
+    event_append,
+    require,
+)
+
+
+@dataclass(frozen=True)
+class PatientData:
+    first_name: str
+    last_name: str
+    birth_date: dt.date
+    sex: str = Patient.Sex.UNKNOWN
+    mrn: str = ""
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    preferred_language: str = "English"
+    interpreter_needed: bool = False
+    sms_consent: bool = False
+    email_consent: bool = False
+    payer: str = ""
+    plan: str = ""
+    member_id: str = ""
+
+
+@dataclass(frozen=True)
+class ReferrerData:
+    """The referring clinician as the sender gave them; matched to the directory by NPI."""
+
+    npi: str = ""
+    name: str = ""
+    organization_name: str = ""
+    clinician_id: int | None = None
+    organization_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ReferralSubmission:
+    patient: PatientData
+    referrer: ReferrerData
+    service_line_id: int
+    reason: str
+    channel: str
+    priority: str = Priority.ROUTINE
+    diagnoses: tuple[str, ...] = ()
+    receiving_clinician_id: int | None = None
+    sender_system: str = ""
+    sender_reference: str = ""
+    received_at: dt.datetime | None = None
+    documents: tuple[IncomingDocument, ...] = field(default_factory=tuple)
+    assignee_id: int | None = None
+
+
+@dataclass
+class ReceiveResult:
+    referral: Referral
+    created: bool
+    # Other open referrals of this patient to the same service line, for a person to decide.
+    possible_duplicates: list[Referral]
+
+
+def submission_check(submission: ReferralSubmission) -> None:
+    """Everything that can be refused is refused before anything is written."""
+    problems = []
+    if not submission.reason.strip():
+        problems.append("Give the reason for the referral.")
+    if submission.priority not in Priority.values:
+        problems.append(f"Unknown priority '{submission.priority}'.")
+    if submission.channel not in Channel.values:
+        problems.append(f"Unknown channel '{submission.channel}'.")
+    if not ServiceLine.objects.filter(pk=submission.service_line_id, active=True).exists():
+        problems.append("Choose an active service line.")
+    patient = submission.patient
+    if not (patient.first_name.strip() and patient.last_name.strip()):
+        problems.append("The patient's first and last name are needed.")
+    if patient.birth_date > timezone.localdate():
+        problems.append("The patient's date of birth is in the future.")
+    for code in submission.diagnoses:
+        try:
+            validate_icd10cm(code)
+        except ValidationError as exc:
+            problems.extend(exc.messages)
+    for incoming in submission.documents:
+        try:
+            document_check(incoming)
+        except DomainError as exc:
+            problems.append(exc.message)
+    if problems:
+        raise DomainError(" ".join(problems), code="invalid_submission")
+
+
+def referral_receive(*, submission: ReferralSubmission, actor) -> ReceiveResult:
+    require(actor, "receive_referral")
+    submission_check(submission)
+    resent = _resent(submission)
+    if resent:
+        return ReceiveResult(referral=resent, created=False, possible_duplicates=[])
+    try:
+        with files_removed_on_failure(), transaction.atomic():
+            return _receive(submission, actor)
+    except IntegrityError:
+        # The same message raced in twice: the other copy won; answer with its referral.
+        resent = _resent(submission)
+        if resent is None:
+            raise
+        return ReceiveResult(referral=resent, created=False, possible_duplicates=[])
+
+
+def _resent(submission: ReferralSubmission) -> Referral | None:
+    if not submission.sender_reference:
+        return None
+    return Referral.objects.filter(
+        sender_system=submission.sender_system, sender_reference=submission.sender_reference
+    ).first()
+
+
+def _receive(submission: ReferralSubmission, actor) -> ReceiveResult:
+    received_at = submission.received_at or timezone.now()
+    patient = patient_match(submission.patient)
+    clinician, organization = referrer_match(submission.referrer)
+    duplicates = list(
+        Referral.objects.filter(
+            patient=patient, service_line_id=submission.service_line_id, state__in=OPEN_STATES
+        )
+    )
+    referral = Referral.objects.create(
+        patient=patient,
+        referring_clinician=clinician,
+        referring_organization=organization,
+        referrer_as_given=_referrer_text(submission.referrer),
+        service_line_id=submission.service_line_id,
+        receiving_clinician_id=submission.receiving_clinician_id,
+        priority=submission.priority,
+        reason=submission.reason.strip(),
+        diagnoses=[code.upper() for code in submission.diagnoses],
+        channel=submission.channel,
+        sender_system=submission.sender_system,
+        sender_reference=submission.sender_reference,
+        assignee_id=submission.assignee_id,
+        state=State.RECEIVED,
+        received_at=received_at,
+        state_changed_at=received_at,
+    )
+    event_append(
+        referral=referral,
+        kind=EventKind.RECEIVED,
+        actor=actor,
+        occurred_at=received_at,
+        to_state=State.RECEIVED,
+        code=submission.channel,
+        details={"possible_duplicates": [d.pk for d in duplicates]} if duplicates else {},
+    )
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(referral=referral, name=item.name, document_kind=item.document_kind)
+        for item in referral.service_line.checklist.all()
+    )
+    for incoming in submission.documents:
+        document = document_store(referral=referral, incoming=incoming, actor=actor)
+        checklist_match_quiet(referral, document)
+    blockers = _initial_blockers(referral, clinician)
+    _open_initial_blockers(referral, blockers, received_at, actor)
+    book = clock_book_load(referral)
+    clocks.on_received(book, received_at)
+    if any(kind in WAITING_BLOCKERS for kind in blockers):
+        clocks.on_waiting_changed(book, waiting=True, at=received_at)
+    clock_book_save(referral, book)
+    return ReceiveResult(referral=referral, created=True, possible_duplicates=duplicates)
+
+
+def checklist_match_quiet(referral: Referral, document) -> None:
+    """At intake the checklist is ticked silently; the blockers are opened once, after."""
+    item = referral.checklist.filter(
+        status=ChecklistStatus.REQUIRED, document_kind=document.kind
+    ).first()
+    if item:
+        item.status, item.document, item.updated_at = (
+            ChecklistStatus.RECEIVED,
+            document,
+            timezone.now(),
+        )
+        item.save()
+
+
+def _initial_blockers(referral: Referral, clinician: Clinician | None) -> list[str]:
+    blockers = []
+    if referral.checklist.filter(status=ChecklistStatus.REQUIRED).exists():
+        blockers.append(BlockerKind.MISSING_RECORDS)
+    if clinician is None or not clinician.verified:
+        blockers.append(BlockerKind.REFERRER_NOT_VERIFIED)
+    return blockers
+
+
+def _open_initial_blockers(referral, kinds, at, actor) -> None:
+    ReferralBlocker.objects.bulk_create(
+        ReferralBlocker(referral=referral, kind=kind, opened_at=at) for kind in kinds
+    )
+    for kind in kinds:
+        event_append(
+            referral=referral, kind=EventKind.BLOCKER_OPENED, actor=actor, occurred_at=at, code=kind
+        )
+    referral.open_blocker_count = len(kinds)
+    Referral.objects.filter(pk=referral.pk).update(open_blocker_count=len(kinds))
+
+
+def _referrer_text(referrer: ReferrerData) -> str:
+    parts = [
+        referrer.name,
+        f"NPI {referrer.npi}" if referrer.npi else "",
+        referrer.organization_name,
+    ]
+    return " · ".join(p for p in parts if p)[:300]
+
+
+def patient_match(data: PatientData) -> Patient:
+    """Same MRN, or same name and date of birth, is the same patient; otherwise a new one."""
+    patient = None
+    if data.mrn:
+        patient = Patient.objects.filter(mrn=data.mrn).first()
+    if patient is None:
+        patient = Patient.objects.filter(
+            first_name__iexact=data.first_name.strip(),
+            last_name__iexact=data.last_name.strip(),
+            birth_date=data.birth_date,
+        ).first()
+    if patient is None:
+        fields = {
+            name: getattr(data, name)
+            for name in data.__dataclass_fields__
+            if name not in {"payer", "plan", "member_id"}
+        }
+        fields["mrn"] = data.mrn or None
+        patient = Patient.objects.create(**fields)
+    if data.member_id and not patient.coverages.filter(member_id=data.member_id).exists():
+        Coverage.objects.create(
+            patient=patient, payer=data.payer, plan=data.plan, member_id=data.member_id
+        )
+    return patient
+
+
+def referrer_match(data: ReferrerData) -> tuple[Clinician | None, Organization | None]:
+    clinician = None
+    if data.clinician_id:
+        clinician = Clinician.objects.filter(pk=data.clinician_id).first()
+    elif data.npi:
+        try:
+            validate_npi(data.npi)
+        except ValidationError:
+            clinician = None  # kept as given; the not-verified blocker asks a person to check
+        else:
+            clinician = Clinician.objects.filter(npi=data.npi).first()
+    organization = None
+    if data.organization_id:
+        organization = Organization.objects.filter(pk=data.organization_id).first()
+    elif clinician:
+        organization = clinician.organizations.order_by("roles__id").first()
+    return clinician, organization
