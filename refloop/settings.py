@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "refloop.access",
     "refloop.loop",
     "refloop.web",
+    "refloop.cli",
 ]
 
 MIDDLEWARE = [

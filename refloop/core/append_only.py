@@ -50,7 +50,7 @@ def _sql(vendor: str, table: str) -> list[str]:
 def append_only_operation(table: str) -> migrations.RunPython:
     def forwards(apps, schema_editor):
         for statement in _sql(schema_editor.connection.vendor, table):
-            schema_editor.execute(statement)
+            schema_editor.execute(statement, params=None)
 
     return migrations.RunPython(forwards, migrations.RunPython.noop)
 
