@@ -1,0 +1,22 @@
+"""Appointments are booked and their outcomes recorded by access.services (they move the
+referral's state): the admin shows them and writes the access log, nothing more."""
+
+from django.contrib import admin
+
+from refloop.access.models import Appointment
+from refloop.core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin
+from refloop.referrals.admin import ReferralNumberSearchMixin
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(
+    ReferralNumberSearchMixin, AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    access_log_object_type = "appointment"
+    access_log_patient = "referral.patient_id"
+
+    list_display = ("id", "referral", "starts_at", "clinician", "location", "outcome")
+    list_select_related = ("referral", "clinician")
+    list_filter = ("outcome",)
+    date_hierarchy = "starts_at"
+    ordering = ("-starts_at",)
