@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "refloop.access",
     "refloop.loop",
     "refloop.web",
+    "refloop.demo",
     "refloop.cli",
 ]
 
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "refloop.web.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "refloop.web.errors.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "refloop.urls"

@@ -1,0 +1,191 @@
+"""Loads the demo program: directory first, then referrals streamed in chunks.
+
+Calling the services per referral would take an hour for 25,000 referrals; instead each story is
+told in memory (generator.py) and a chunk of 2,000 stories is written in one transaction, in
+batches of 2,000 rows per statement. The directory tables are small and go through bulk_create;
+the referral tables (about 29 rows per referral) are sent with `executemany` on rows already in
+column order, because Django's insert compiler costs about 10 microseconds per value and the
+default load has some eight million values. The rows that others point at (patient, referral,
+document, appointment) get their ids up front, so nothing has to be read back; PostgreSQL's
+sequences are moved past them at the end. Chunks keep memory flat: a million referrals load into
+PostgreSQL as well.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from dataclasses import dataclass
+from operator import itemgetter
+
+from django.core.management.color import no_style
+from django.db import connection, models, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from refloop.access.models import Appointment
+from refloop.demo.files import demo_files_write
+from refloop.demo.generator import Ids, Story, World, story_tell
+from refloop.demo.logins import demo_logins_ensure
+from refloop.demo.population import Population, arrivals
+from refloop.demo.program import program_create
+from refloop.directory.models import Coverage, Patient
+from refloop.loop.models import ReportSent
+from refloop.referrals.models import (
+    ChecklistItem,
+    Document,
+    Referral,
+    ReferralBlocker,
+    ReferralClock,
+    ReferralEvent,
+)
+
+DEFAULT_REFERRALS = 25_000
+DEFAULT_SEED = 2024
+CHUNK = 2000  # referrals per transaction
+BATCH = 2000  # rows per statement
+ID_TABLES = {"patient": Patient, "referral": Referral, "document": Document,
+             "appointment": Appointment}  # fmt: skip
+
+
+@dataclass
+class LoadSummary:
+    referrals: int
+    events: int
+    patients: int
+    seconds: float
+
+
+def demo_load(
+    *,
+    scale: float = 1.0,
+    seed: int = DEFAULT_SEED,
+    now: dt.datetime | None = None,
+    progress=None,
+) -> LoadSummary:
+    """Load the demo program into a database without referrals. Same seed and `now`, same data."""
+    started = time.monotonic()
+    now = now or timezone.now()
+    rng = random.Random(seed)
+    with transaction.atomic():
+        users = demo_logins_ensure()
+        program = program_create(rng=rng, scale=scale, now=now)
+    world = World(
+        program=program,
+        now=now,
+        users={role: user.pk for role, user in users.items()},
+        files=demo_files_write(),
+        ids=Ids(
+            {
+                name: (model.objects.aggregate(top=Max("pk"))["top"] or 0) + 1
+                for name, model in ID_TABLES.items()
+            }
+        ),
+    )
+    population = Population(world, rng)
+    writer = Writer()
+    total = round(DEFAULT_REFERRALS * scale)
+    stories: list[Story] = []
+    events = 0
+    for received_at, referrer in arrivals(program, rng, total, now):
+        story = population.story(received_at, referrer)
+        story_tell(story)
+        stories.append(story)
+        if len(stories) >= CHUNK:
+            events += writer.chunk_write(stories, population.take_new_patients())
+            stories = []
+            if progress:
+                progress(population.referrals_made, total)
+    if stories:
+        events += writer.chunk_write(stories, population.take_new_patients())
+    _sequences_reset()
+    return LoadSummary(
+        referrals=population.referrals_made,
+        events=events,
+        patients=population.patients_made,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _sequences_reset() -> None:
+    """Move PostgreSQL's id sequences past the ids we handed out (SQLite needs nothing)."""
+    statements = connection.ops.sequence_reset_sql(no_style(), list(ID_TABLES.values()))
+    if statements:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+
+
+class Writer:
+    """Inserts rows given as dicts (or model instances) keyed by attname, in column order."""
+
+    def __init__(self):
+        self._plans: dict[tuple, tuple] = {}
+        self._empty_json = connection.ops.adapt_json_value({}, None)
+
+    def chunk_write(self, stories: list[Story], patients) -> int:
+        """One chunk of stories in one transaction; returns the number of events."""
+        events = [e for s in stories for e in s.events]
+        clocks = [c for s in stories for c in s.book.clocks.values()]
+        with transaction.atomic(), connection.cursor() as cursor:
+            self.insert(cursor, Patient, [p.row for p in patients], with_id=True)
+            self.insert(cursor, Coverage, [p.coverage for p in patients if p.coverage])
+            self.insert(cursor, Referral, [s.referral for s in stories], with_id=True, objects=True)
+            self.insert(cursor, Document, [d for s in stories for d in s.documents], with_id=True)
+            self.insert(
+                cursor, Appointment, [a for s in stories for a in s.appointments], with_id=True
+            )
+            self.insert(cursor, ReferralEvent, events)
+            self.insert(cursor, ReferralBlocker, [b for s in stories for b in s.blockers])
+            self.insert(cursor, ReferralClock, clocks, objects=True)
+            self.insert(cursor, ChecklistItem, [c for s in stories for c in s.checklist])
+            self.insert(cursor, ReportSent, [r for s in stories for r in s.reports])
+        return len(events)
+
+    def insert(self, cursor, model, rows, *, with_id: bool = False, objects: bool = False):
+        if not rows:
+            return
+        sql, names, adapters = self._plan(model, with_id)
+        get = (
+            (lambda row: tuple(getattr(row, name) for name in names))
+            if objects
+            else itemgetter(*names)
+        )
+        values = []
+        for row in rows:
+            value = list(get(row))
+            for index, adapt in adapters:
+                value[index] = adapt(value[index])
+            values.append(value)
+        for start in range(0, len(values), BATCH):
+            cursor.executemany(sql, values[start : start + BATCH])
+
+    def _plan(self, model, with_id: bool):
+        key = (model, with_id)
+        if key not in self._plans:
+            fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
+            quote = connection.ops.quote_name
+            sql = "INSERT INTO {} ({}) VALUES ({})".format(
+                quote(model._meta.db_table),
+                ", ".join(quote(f.column) for f in fields),
+                ", ".join(["%s"] * len(fields)),
+            )
+            adapters = [
+                (i, adapt) for i, f in enumerate(fields) if (adapt := self._adapter(f)) is not None
+            ]
+            self._plans[key] = (sql, [f.attname for f in fields], adapters)
+        return self._plans[key]
+
+    def _adapter(self, field):
+        ops = connection.ops
+        if isinstance(field, models.DateTimeField):
+            return lambda v: None if v is None else ops.adapt_datetimefield_value(v)
+        if isinstance(field, models.DateField):
+            return lambda v: None if v is None else ops.adapt_datefield_value(v)
+        if isinstance(field, models.JSONField):
+            empty = self._empty_json
+            return lambda v: (
+                empty if not v and isinstance(v, dict) else ops.adapt_json_value(v, None)
+            )
+        return None
