@@ -51,38 +51,43 @@ class BusinessCalendar:
         )
 
     def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        # In UTC: Python subtracts two datetimes of the same zone by wall clock, which is an
+        # hour off across a DST change.
         return (
-            dt.datetime.combine(day, self.hours.opens, self.tz),
-            dt.datetime.combine(day, self.hours.closes, self.tz),
+            dt.datetime.combine(day, self.hours.opens, self.tz).astimezone(dt.UTC),
+            dt.datetime.combine(day, self.hours.closes, self.tz).astimezone(dt.UTC),
         )
 
     def seconds_between(self, start: dt.datetime, end: dt.datetime) -> int:
         """Business seconds from start to end (0 if end is not after start)."""
         if end <= start:
             return 0
+        start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
         day, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
-        total = 0
+        # Exact timedelta sums, not floats: fractions of a second must not drift over a year.
+        total = dt.timedelta(0)
         while day <= last:
             if self.is_business_day(day):
                 opens, closes = self._window(day)
-                overlap = (min(closes, end) - max(opens, start)).total_seconds()
-                if overlap > 0:
+                overlap = min(closes, end) - max(opens, start)
+                if overlap > dt.timedelta(0):
                     total += overlap
             day += dt.timedelta(days=1)
-        return int(total)
+        return total // dt.timedelta(seconds=1)
 
     def add(self, start: dt.datetime, seconds: int) -> dt.datetime:
         """The moment when `seconds` business seconds have passed since start."""
-        remaining = seconds
+        remaining = dt.timedelta(seconds=seconds)
+        start = start.astimezone(dt.UTC)
         day = start.astimezone(self.tz).date()
         while True:
             if self.is_business_day(day):
                 opens, closes = self._window(day)
                 begin = max(opens, start)
-                available = (closes - begin).total_seconds()
-                if available > 0:
+                available = closes - begin
+                if available > dt.timedelta(0):
                     if remaining <= available:
-                        return begin + dt.timedelta(seconds=remaining)
+                        return begin + remaining
                     remaining -= available
             day += dt.timedelta(days=1)
 
@@ -90,11 +95,12 @@ class BusinessCalendar:
 class AroundTheClock:
     """Stat targets run around the clock: plain elapsed seconds, same interface."""
 
+    # In UTC, so that a local time given across a DST change counts real seconds.
     def seconds_between(self, start: dt.datetime, end: dt.datetime) -> int:
-        return max(0, int((end - start).total_seconds()))
+        return max(0, int((end.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds()))
 
     def add(self, start: dt.datetime, seconds: int) -> dt.datetime:
-        return start + dt.timedelta(seconds=seconds)
+        return start.astimezone(dt.UTC) + dt.timedelta(seconds=seconds)
 
 
 def practice_calendar() -> BusinessCalendar:

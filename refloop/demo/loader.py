@@ -1,19 +1,21 @@
 """Loads the demo program: directory first, then referrals streamed in chunks.
 
 Calling the services per referral would take an hour for 25,000 referrals; instead each story is
-told in memory (generator.py) and a chunk of 2,000 stories is written in one transaction, in
-batches of 2,000 rows per statement. The directory tables are small and go through bulk_create;
-the referral tables (about 29 rows per referral) are sent with `executemany` on rows already in
-column order, because Django's insert compiler costs about 10 microseconds per value and the
-default load has some eight million values. The rows that others point at (patient, referral,
-document, appointment) get their ids up front, so nothing has to be read back; PostgreSQL's
-sequences are moved past them at the end. Chunks keep memory flat: a million referrals load into
-PostgreSQL as well.
+told in memory (generator.py) and a chunk of 2,000 stories is written in one transaction. The
+directory tables are small and go through bulk_create; the referral tables (about 29 rows per
+referral) are sent on rows already in column order, because Django's insert compiler costs about
+10 microseconds per value and the default load has some eight million values. PostgreSQL gets one
+COPY per table and chunk (INSERT round trips made a million referrals take most of an hour);
+SQLite, which has no round trips to save, gets `executemany` in batches of 2,000 rows. The rows
+that others point at (patient, referral, document, appointment) get their ids up front, so nothing
+has to be read back; PostgreSQL's sequences are moved past them at the end. Chunks keep memory
+flat: a million referrals load into PostgreSQL as well.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import time
 from dataclasses import dataclass
@@ -118,11 +120,17 @@ def _sequences_reset() -> None:
 
 
 class Writer:
-    """Inserts rows given as dicts (or model instances) keyed by attname, in column order."""
+    """Inserts rows given as dicts (or model instances) keyed by attname, in column order.
+
+    PostgreSQL gets one COPY per table and chunk, fed row by row so memory stays flat; psycopg
+    adapts the values itself (aware datetimes, dates, booleans, None as NULL), and JSON goes as
+    text. SQLite gets `executemany` in batches, with Django's own value adaptation.
+    """
 
     def __init__(self):
         self._plans: dict[tuple, tuple] = {}
-        self._empty_json = connection.ops.adapt_json_value({}, None)
+        self._copy = connection.vendor == "postgresql"
+        self._empty_json = "{}" if self._copy else connection.ops.adapt_json_value({}, None)
 
     def chunk_write(self, stories: list[Story], patients) -> int:
         """One chunk of stories in one transaction; returns the number of events."""
@@ -152,6 +160,17 @@ class Writer:
             if objects
             else itemgetter(*names)
         )
+        if self._copy:
+            # cursor.cursor is psycopg's own cursor, under Django's wrapper: same transaction.
+            with cursor.cursor.copy(sql) as copy:
+                for row in rows:
+                    value = get(row)
+                    if adapters:
+                        value = list(value)
+                        for index, adapt in adapters:
+                            value[index] = adapt(value[index])
+                    copy.write_row(value)
+            return
         values = []
         for row in rows:
             value = list(get(row))
@@ -166,11 +185,12 @@ class Writer:
         if key not in self._plans:
             fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
             quote = connection.ops.quote_name
-            sql = "INSERT INTO {} ({}) VALUES ({})".format(
-                quote(model._meta.db_table),
-                ", ".join(quote(f.column) for f in fields),
-                ", ".join(["%s"] * len(fields)),
-            )
+            table = quote(model._meta.db_table)
+            columns = ", ".join(quote(f.column) for f in fields)
+            if self._copy:
+                sql = f"COPY {table} ({columns}) FROM STDIN"
+            else:
+                sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
             adapters = [
                 (i, adapt) for i, f in enumerate(fields) if (adapt := self._adapter(f)) is not None
             ]
@@ -179,13 +199,18 @@ class Writer:
 
     def _adapter(self, field):
         ops = connection.ops
+        if isinstance(field, models.JSONField):
+            empty = self._empty_json
+            if self._copy:
+                # COPY's text format takes the JSON text as is; json.dumps is what Django sends.
+                return lambda v: empty if not v and isinstance(v, dict) else json.dumps(v)
+            return lambda v: (
+                empty if not v and isinstance(v, dict) else ops.adapt_json_value(v, None)
+            )
+        if self._copy:
+            return None  # psycopg adapts dates and aware datetimes itself
         if isinstance(field, models.DateTimeField):
             return lambda v: None if v is None else ops.adapt_datetimefield_value(v)
         if isinstance(field, models.DateField):
             return lambda v: None if v is None else ops.adapt_datefield_value(v)
-        if isinstance(field, models.JSONField):
-            empty = self._empty_json
-            return lambda v: (
-                empty if not v and isinstance(v, dict) else ops.adapt_json_value(v, None)
-            )
         return None

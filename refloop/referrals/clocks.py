@@ -96,6 +96,15 @@ class ClockBook:
         clock.due_at = clock.at_risk_at = None
         self.changed.add(kind)
 
+    def due_at_if_stopped(self, clock: ReferralClock, at: dt.datetime) -> dt.datetime:
+        """When the clock is due, counting a pause still open up to `at` (a paused clock has no
+        due_at of its own)."""
+        measure = self._measure(clock)
+        paused = clock.paused_seconds
+        if clock.paused_since:
+            paused += measure.seconds_between(clock.paused_since, at)
+        return measure.add(clock.started_at, clock.target_seconds + paused)
+
     def reopen(self, kind: str) -> None:
         """Undo a stop that the referral took back (an appointment cancelled), unless it was
         missed: a missed target stays missed."""
@@ -169,7 +178,8 @@ def on_transition(
         book.stop(TargetKind.FIRST_CONTACT, at)
         appointment = book.clocks.get(TargetKind.APPOINTMENT)
         if appointment and not appointment.stopped_at and appointment_at:
-            book.stop(TargetKind.APPOINTMENT, at, met=appointment_at <= appointment.due_at)
+            due_at = book.due_at_if_stopped(appointment, at)
+            book.stop(TargetKind.APPOINTMENT, at, met=appointment_at <= due_at)
     if to_state == State.COMPLETED:
         book.start(TargetKind.REPORT, at)
     if to_state == State.CLOSED:

@@ -154,11 +154,28 @@ def checklist_match(*, referral: Referral, document: Document, actor) -> None:
         )
 
 
+@transaction.atomic
 def checklist_item_set(
-    *, item: ChecklistItem, status: str, actor, document: Document | None = None
+    *,
+    item: ChecklistItem,
+    status: str,
+    actor,
+    document: Document | None = None,
+    expected_version: int | None = None,
 ):
-    from refloop.referrals.services.lifecycle import blocker_open, blocker_resolve, event_append
+    from refloop.referrals.services.lifecycle import (
+        blocker_open,
+        blocker_resolve,
+        event_append,
+        referral_claim,
+        require,
+    )
 
+    require(actor, "receive_referral", "schedule_referral", "close_referral")
+    if status not in ChecklistStatus.values:
+        raise DomainError("Unknown checklist status.", code="checklist_status")
+    if expected_version is not None:
+        referral_claim(referral_id=item.referral_id, expected_version=expected_version)
     now = timezone.now()
     item.status = status
     item.document = document or item.document

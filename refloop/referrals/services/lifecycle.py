@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from refloop.core.calendar import practice_calendar
-from refloop.core.errors import Conflict, DomainError, NotAllowed
+from refloop.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from refloop.directory.enums import DocumentKind
 from refloop.referrals import clocks
 from refloop.referrals.enums import (
@@ -73,7 +73,7 @@ def referral_claim(*, referral_id: int, expected_version: int | None = None) -> 
         rows = rows.filter(version=expected_version)
     if not rows.update(version=F("version") + 1):
         if not Referral.objects.filter(pk=referral_id).exists():
-            raise DomainError("No such referral.", code="not_found")
+            raise NotFound("No such referral.")
         raise Conflict("Someone else changed this referral a moment ago. Reload to see it.")
     return Referral.objects.select_related("service_line").get(pk=referral_id)
 
@@ -179,6 +179,9 @@ def referral_transition(
         at=occurred_at,
         appointment_at=appointment_at,
     )
+    if _waiting(referral):
+        # A clock started or reopened while the referral waits on others starts paused.
+        clocks.on_waiting_changed(book, waiting=True, at=occurred_at)
     clock_book_save(referral, book)
     return referral
 
@@ -218,11 +221,18 @@ def _validate_transition(referral, to_state, actor, reason, occurred_at, now, ap
 
 @transaction.atomic
 def milestone_record(
-    *, referral_id: int, milestone: str, actor, occurred_at=None, note: str = "", details=None
+    *,
+    referral_id: int,
+    milestone: str,
+    actor,
+    occurred_at=None,
+    note: str = "",
+    details=None,
+    expected_version: int | None = None,
 ) -> Referral:
     """Record a milestone that does not change the state (acknowledged, first contact, ...)."""
     require(actor, MILESTONE_PERMISSION[milestone])
-    referral = referral_claim(referral_id=referral_id)
+    referral = referral_claim(referral_id=referral_id, expected_version=expected_version)
     if not referral.is_open and milestone not in {
         Milestone.REPORT_DELIVERED,
         Milestone.REPORT_ACKNOWLEDGED,
@@ -260,9 +270,15 @@ def _waiting(referral: Referral) -> bool:
 
 @transaction.atomic
 def blocker_open(
-    *, referral_id: int, kind: str, actor, note: str = "", occurred_at=None
+    *,
+    referral_id: int,
+    kind: str,
+    actor,
+    note: str = "",
+    occurred_at=None,
+    expected_version: int | None = None,
 ) -> Referral:
-    referral = referral_claim(referral_id=referral_id)
+    referral = referral_claim(referral_id=referral_id, expected_version=expected_version)
     if not referral.is_open:
         raise DomainError("This referral has ended.", code="ended")
     if referral.blockers.filter(kind=kind, resolved_at__isnull=True).exists():
@@ -278,9 +294,15 @@ def blocker_open(
 
 @transaction.atomic
 def blocker_resolve(
-    *, referral_id: int, kind: str, actor, note: str = "", occurred_at=None
+    *,
+    referral_id: int,
+    kind: str,
+    actor,
+    note: str = "",
+    occurred_at=None,
+    expected_version: int | None = None,
 ) -> Referral:
-    referral = referral_claim(referral_id=referral_id)
+    referral = referral_claim(referral_id=referral_id, expected_version=expected_version)
     blocker = referral.blockers.filter(kind=kind, resolved_at__isnull=True).first()
     if blocker is None:
         raise DomainError("That blocker is not open.", code="not_open")
@@ -338,13 +360,17 @@ def referral_assign(*, referral_ids: list[int], assignee, actor) -> int:
 
 
 @transaction.atomic
-def event_correct(*, event_id: int, actor, note: str) -> ReferralEvent:
+def event_correct(
+    *, event_id: int, actor, note: str, expected_version: int | None = None
+) -> ReferralEvent:
     """A manager marks an event as a mistake. The event stays; the correction points at it."""
     require(actor, "correct_event")
     if not note.strip():
         raise DomainError("Say what was wrong with the event.", code="note_required")
-    event = ReferralEvent.objects.get(pk=event_id)
-    referral = referral_claim(referral_id=event.referral_id)
+    event = ReferralEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        raise NotFound("No such event.")
+    referral = referral_claim(referral_id=event.referral_id, expected_version=expected_version)
     return event_append(
         referral=referral,
         kind=EventKind.CORRECTION,

@@ -1,0 +1,497 @@
+"""What a person can do on the referral page, declared once.
+
+Each action says when it is offered (this state, this role) and which service it calls. The page
+shows only the allowed ones; the POST handler checks the same rule, then the service checks again
+inside its transaction (state, permission and the version the form was built on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from refloop.access.models import Appointment
+from refloop.access.services import appointment_book, appointment_record_outcome
+from refloop.directory.enums import DocumentKind, OrganizationKind
+from refloop.directory.models import Clinician, ServiceLine
+from refloop.loop.models import ReportSent
+from refloop.loop.services import report_send
+from refloop.referrals.enums import (
+    TRANSITIONS,
+    BlockerKind,
+    CancelReason,
+    ChecklistStatus,
+    DeclineReason,
+    Milestone,
+    RedirectReason,
+    State,
+)
+from refloop.referrals.models import Referral
+from refloop.referrals.services import (
+    blocker_open,
+    blocker_resolve,
+    checklist_item_set,
+    document_add,
+    event_correct,
+    milestone_record,
+    note_add,
+    referral_assign,
+    referral_transition,
+    transition_permissions,
+)
+from refloop.referrals.services.lifecycle import MILESTONE_PERMISSION
+from refloop.web.forms import (
+    DATETIME_INPUT,
+    ClinicianChoiceField,
+    PersonChoiceField,
+    incoming_from_upload,
+)
+
+# Forms ----------------------------------------------------------------------------------------
+
+
+class ActionForm(forms.Form):
+    # The version of the referral the person was looking at: a stale one is refused (Conflict).
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class WhenForm(ActionForm):
+    occurred_at = forms.DateTimeField(
+        required=False,
+        widget=DATETIME_INPUT,
+        label="When",
+        help_text="Leave empty for now.",
+    )
+    note = forms.CharField(required=False, max_length=500, label="Note")
+
+
+def _reason_form(reasons, *, with_line: bool = False):
+    class ReasonForm(WhenForm):
+        reason = forms.ChoiceField(choices=[("", "Choose a reason"), *reasons.choices])
+        field_order = ["reason", "service_line", "note", "occurred_at"]
+
+        if with_line:
+            service_line = forms.ModelChoiceField(
+                required=False,
+                queryset=ServiceLine.objects.filter(active=True).only("id", "name", "code"),
+                label="To service line",
+            )
+
+            def clean(self):
+                data = super().clean()
+                if data.get("reason") == RedirectReason.OTHER_SERVICE_LINE and not data.get(
+                    "service_line"
+                ):
+                    self.add_error("service_line", "Choose the service line it goes to.")
+                return data
+
+    return ReasonForm
+
+
+class BookForm(ActionForm):
+    starts_at = forms.DateTimeField(widget=DATETIME_INPUT, label="Appointment date and time")
+    clinician = ClinicianChoiceField(
+        required=False, queryset=Clinician.objects.none(), empty_label="Any clinician"
+    )
+    location = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = (
+            Clinician.objects.filter(roles__organization__kind=OrganizationKind.OWN_FACILITY)
+            .distinct()
+            .only("id", "first_name", "last_name", "credentials", "npi")
+            .order_by("last_name", "first_name")
+        )
+
+
+class OutcomeForm(ActionForm):
+    outcome = forms.ChoiceField(
+        choices=[
+            (Appointment.Outcome.ATTENDED, "Attended (visit completed)"),
+            (Appointment.Outcome.NO_SHOW, "No-show"),
+            (Appointment.Outcome.CANCELLED, "Appointment cancelled (back to accepted)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    occurred_at = forms.DateTimeField(
+        required=False,
+        widget=DATETIME_INPUT,
+        label="When",
+        help_text="Leave empty: the appointment's time (or now, for a cancellation).",
+    )
+
+
+class ReportForm(ActionForm):
+    file = forms.FileField(label="Consult report (PDF, TIFF, PNG or JPEG)")
+    channel = forms.ChoiceField(choices=ReportSent.Channel.choices, label="Sent by")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        self.incoming = incoming_from_upload(upload, DocumentKind.REPORT)
+        return upload
+
+
+class DocumentForm(ActionForm):
+    file = forms.FileField(label="Document (PDF, TIFF, PNG or JPEG)")
+    kind = forms.ChoiceField(choices=[(k, k.label) for k in DocumentKind])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("file") and data.get("kind"):
+            try:
+                self.incoming = incoming_from_upload(data["file"], data["kind"])
+            except ValidationError as exc:
+                self.add_error("file", exc)
+        return data
+
+
+class AssignOneForm(ActionForm):
+    assignee = PersonChoiceField(required=False, queryset=None, empty_label="Nobody (unassign)")
+
+    def __init__(self, *args, **kwargs):
+        from refloop.core.queries import people_who_see_phi
+
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = people_who_see_phi()
+
+
+class BlockerOpenForm(ActionForm):
+    kind = forms.ChoiceField(choices=BlockerKind.choices)
+    note = forms.CharField(required=False, max_length=300)
+
+
+class BlockerResolveForm(ActionForm):
+    kind = forms.ChoiceField(choices=BlockerKind.choices, widget=forms.HiddenInput)
+    note = forms.CharField(required=False, max_length=300)
+
+
+class ChecklistForm(ActionForm):
+    item = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=ChecklistStatus.choices)
+
+
+class NoteForm(ActionForm):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label="")
+
+
+class CorrectForm(ActionForm):
+    event = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(max_length=500, label="What was wrong")
+
+
+# Rules ----------------------------------------------------------------------------------------
+
+
+def _has_any(user, permissions) -> bool:
+    return any(user.has_perm(f"core.{p}") for p in permissions)
+
+
+def can_move(referral: Referral, user, to_state: str) -> bool:
+    return to_state in TRANSITIONS.get(referral.state, ()) and _has_any(
+        user, transition_permissions(referral.state, to_state)
+    )
+
+
+def _moves_to(to_state):
+    return lambda referral, user: can_move(referral, user, to_state)
+
+
+def _milestone_open(milestone, stamp):
+    def allowed(referral, user):
+        return (
+            referral.is_open
+            and not getattr(referral, stamp)
+            and _has_any(user, [MILESTONE_PERMISSION[milestone]])
+        )
+
+    return allowed
+
+
+def _open_and(*permissions):
+    return lambda referral, user: referral.is_open and _has_any(user, permissions)
+
+
+def _always_and(*permissions):
+    return lambda referral, user: _has_any(user, permissions)
+
+
+# Runs -----------------------------------------------------------------------------------------
+
+
+def _transition(to_state, done: str):
+    def run(referral, user, data, form):
+        details = {}
+        line = data.get("service_line")
+        if line:
+            details = {"service_line_id": line.pk, "service_line": line.code}
+        referral_transition(
+            referral_id=referral.pk,
+            to_state=to_state,
+            actor=user,
+            reason=data.get("reason", ""),
+            note=data.get("note", ""),
+            occurred_at=data.get("occurred_at"),
+            expected_version=data["version"],
+            details=details,
+        )
+        return done
+
+    return run
+
+
+def _milestone(milestone, done: str):
+    def run(referral, user, data, form):
+        milestone_record(
+            referral_id=referral.pk,
+            milestone=milestone,
+            actor=user,
+            occurred_at=data.get("occurred_at"),
+            note=data.get("note", ""),
+            expected_version=data["version"],
+        )
+        return done
+
+    return run
+
+
+def _book(referral, user, data, form):
+    appointment_book(
+        referral_id=referral.pk,
+        starts_at=data["starts_at"],
+        actor=user,
+        clinician_id=data["clinician"].pk if data.get("clinician") else None,
+        location=data.get("location", ""),
+        expected_version=data["version"],
+    )
+    return "Appointment booked."
+
+
+def _outcome(referral, user, data, form):
+    appointment_record_outcome(
+        referral_id=referral.pk,
+        outcome=data["outcome"],
+        actor=user,
+        occurred_at=data.get("occurred_at"),
+        expected_version=data["version"],
+    )
+    return "Appointment outcome recorded."
+
+
+def _report(referral, user, data, form):
+    report_send(
+        referral_id=referral.pk,
+        incoming=form.incoming,
+        channel=data["channel"],
+        actor=user,
+        expected_version=data["version"],
+    )
+    return "Report recorded as sent; the referral is closed."
+
+
+def _document(referral, user, data, form):
+    document_add(referral_id=referral.pk, incoming=form.incoming, actor=user)
+    return "Document added."
+
+
+def _assign(referral, user, data, form):
+    # Last assignment wins; each one is an event, so nothing is lost if two people assign at once.
+    referral_assign(referral_ids=[referral.pk], assignee=data.get("assignee"), actor=user)
+    return "Assignment saved."
+
+
+def _blocker_open(referral, user, data, form):
+    blocker_open(
+        referral_id=referral.pk,
+        kind=data["kind"],
+        actor=user,
+        note=data.get("note", ""),
+        expected_version=data["version"],
+    )
+    return "Blocker opened."
+
+
+def _blocker_resolve(referral, user, data, form):
+    blocker_resolve(
+        referral_id=referral.pk,
+        kind=data["kind"],
+        actor=user,
+        note=data.get("note", ""),
+        expected_version=data["version"],
+    )
+    return "Blocker resolved."
+
+
+def _checklist(referral, user, data, form):
+    from refloop.core.errors import NotFound
+
+    item = referral.checklist.filter(pk=data["item"]).first()
+    if item is None:
+        raise NotFound("No such checklist item on this referral.")
+    checklist_item_set(
+        item=item, status=data["status"], actor=user, expected_version=data["version"]
+    )
+    return "Checklist updated."
+
+
+def _note(referral, user, data, form):
+    # Notes are additive: two people adding one at once both keep theirs, so no version check.
+    note_add(referral_id=referral.pk, actor=user, text=data["text"])
+    return "Note added."
+
+
+def _correct(referral, user, data, form):
+    from refloop.core.errors import NotFound
+
+    if not referral.events.filter(pk=data["event"]).exists():
+        raise NotFound("No such event on this referral.")
+    event_correct(
+        event_id=data["event"], actor=user, note=data["note"], expected_version=data["version"]
+    )
+    return "Correction recorded."
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    form_class: type[forms.Form]
+    allowed: Callable[[Referral, object], bool]
+    run: Callable
+    # Shown in the actions panel (the others live in their own section of the page).
+    panel: bool = True
+    style: str = ""
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in [
+        Action(
+            "acknowledge",
+            "Acknowledge to referrer",
+            WhenForm,
+            _milestone_open(Milestone.ACKNOWLEDGED, "acknowledged_at"),
+            _milestone(Milestone.ACKNOWLEDGED, "Acknowledgement recorded."),
+        ),
+        Action(
+            "triage",
+            "Send to triage",
+            WhenForm,
+            _moves_to(State.TRIAGE),
+            _transition(State.TRIAGE, "Sent to triage."),
+        ),
+        Action(
+            "accept",
+            "Accept",
+            WhenForm,
+            _moves_to(State.ACCEPTED),
+            _transition(State.ACCEPTED, "Accepted."),
+            style="primary",
+        ),
+        Action(
+            "decline",
+            "Decline",
+            _reason_form(DeclineReason),
+            _moves_to(State.DECLINED),
+            _transition(State.DECLINED, "Declined."),
+        ),
+        Action(
+            "redirect",
+            "Redirect",
+            _reason_form(RedirectReason, with_line=True),
+            _moves_to(State.REDIRECTED),
+            _transition(State.REDIRECTED, "Redirected."),
+        ),
+        Action(
+            "first_contact",
+            "Record first contact with the patient",
+            WhenForm,
+            _milestone_open(Milestone.FIRST_CONTACT, "first_contact_at"),
+            _milestone(Milestone.FIRST_CONTACT, "First contact recorded."),
+        ),
+        Action(
+            "book",
+            "Book appointment",
+            BookForm,
+            _moves_to(State.SCHEDULED),
+            _book,
+            style="primary",
+        ),
+        Action(
+            "outcome",
+            "Record appointment outcome",
+            OutcomeForm,
+            lambda r, u: r.state == State.SCHEDULED and can_move(r, u, State.COMPLETED),
+            _outcome,
+            style="primary",
+        ),
+        Action(
+            "report",
+            "Record report sent",
+            ReportForm,
+            _moves_to(State.CLOSED),
+            _report,
+            style="primary",
+        ),
+        Action(
+            "cancel",
+            "Cancel referral",
+            _reason_form(CancelReason),
+            _moves_to(State.CANCELLED),
+            _transition(State.CANCELLED, "Cancelled."),
+            style="danger",
+        ),
+        Action("assign", "Assign", AssignOneForm, _open_and("assign_referral"), _assign),
+        Action(
+            "document",
+            "Add a document",
+            DocumentForm,
+            _always_and("receive_referral", "schedule_referral", "close_referral"),
+            _document,
+        ),
+        Action(
+            "blocker_open",
+            "Open a blocker",
+            BlockerOpenForm,
+            _open_and("view_phi"),
+            _blocker_open,
+            panel=False,
+        ),
+        Action(
+            "blocker_resolve",
+            "Resolve",
+            BlockerResolveForm,
+            _always_and("view_phi"),
+            _blocker_resolve,
+            panel=False,
+        ),
+        Action(
+            "checklist",
+            "Update checklist",
+            ChecklistForm,
+            _always_and("receive_referral", "schedule_referral", "close_referral"),
+            _checklist,
+            panel=False,
+        ),
+        Action("note", "Add note", NoteForm, _always_and("view_phi"), _note, panel=False),
+        Action(
+            "correct",
+            "Record a correction",
+            CorrectForm,
+            _always_and("correct_event"),
+            _correct,
+            panel=False,
+        ),
+    ]
+}
+
+
+def action_label(action: Action, referral: Referral) -> str:
+    if action.name == "book" and referral.state in {State.SCHEDULED, State.NO_SHOW}:
+        return "Rebook appointment"
+    if action.name == "triage" and referral.state == State.DECLINED:
+        return "Reconsider (back to triage)"
+    return action.label
