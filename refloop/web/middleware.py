@@ -19,7 +19,12 @@ class TwoFactorRequiredMiddleware:
             user.is_authenticated
             and not user.is_verified()
             and not request.path.startswith(OPEN_PATHS)
-            and (user.is_staff or user_roles(user) & TWO_FACTOR_ROLES or _has_device(user))
+            and (
+                user.is_staff
+                or user.is_superuser
+                or user_roles(user) & TWO_FACTOR_ROLES
+                or _has_device(user)
+            )
         ):
             return redirect(reverse("two_factor") + "?next=" + request.path)
         return self.get_response(request)
