@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.db.models import Max
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from refloop.access.models import Appointment
@@ -31,7 +32,8 @@ from refloop.referrals.enums import (
     EventKind,
     State,
 )
-from refloop.referrals.models import Referral, ReferralEvent
+from refloop.referrals.models import Document, Referral, ReferralEvent
+from tests import factories
 
 # A fixed "today", so that two loads with the same seed can be compared.
 NOW = dt.datetime(2025, 6, 11, 19, 30, tzinfo=dt.UTC)
@@ -233,6 +235,19 @@ def test_it_makes_the_same_data_from_the_same_seed(db):
     assert len(first) == 100
     assert _load_and_forget(seed=11) == first
     assert _load_and_forget(seed=12) != first
+
+
+def test_it_leaves_ids_and_json_as_the_app_expects_them(demo):
+    # The bulk writer hands out ids itself; PostgreSQL's sequences must have been moved past them.
+    intake = User.objects.get(username=next(u for r, u, _, _ in DEMO_LOGINS if r == Role.INTAKE))
+    tops = {model: model.objects.aggregate(top=Max("pk"))["top"] for model in (Referral, Document)}
+    new = factories.referral(line=ServiceLine.objects.first(), actor=intake)
+    assert new.pk > tops[Referral]
+    assert new.documents.get().pk > tops[Document]
+    assert new.patient.referrals.count() == 1
+    # JSON went in as objects and lists, not as quoted text.
+    assert ReferralEvent.objects.filter(details__has_key="appointment_at").exists()
+    assert Referral.objects.filter(diagnoses__0__isnull=False).count() > 400
 
 
 def test_it_uses_synthetic_valid_npis(demo):

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# make bench: load the demo program at 25,000 referrals (SQLite, timed: the goal is under a minute)
+# and, on a throwaway PostgreSQL, at 25,000 (the baseline) and at BENCH_SCALE x 25,000
+# (default 40 = 1,000,000); then time the worklist, search and referral page on both in one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/pg-cluster.sh
+PY=.venv/bin/python
+SCALE=${BENCH_SCALE:-40}
+REPEAT=${BENCH_REPEAT:-30}
+since() { python3 -c "import time; print(round(time.time() - $1, 1))"; }
+work=$(mktemp -d /tmp/refloop-bench.XXXXXX)
+export REFLOOP_VAR_DIR=$work/var
+
+echo "== demo load, 25,000 referrals, SQLite"
+export DATABASE_URL="sqlite:///$work/demo.sqlite3"
+$PY manage.py migrate -v0
+start=$(date +%s.%N)
+$PY manage.py refloop_demo >/dev/null
+echo "demo load on SQLite: $(since "$start") s (goal: under 60 s)"
+
+pg_cluster_start -c shared_buffers=1GB -c work_mem=16MB -c fsync=off -c synchronous_commit=off \
+    -c full_page_writes=off -c max_wal_size=4GB || { echo "no PostgreSQL: bench needs it" >&2; exit 1; }
+for db in base big; do
+    createdb=$PG_BINDIR/createdb
+    pg_as_owner "$createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "refloop_$db"
+done
+
+load() {  # label scale
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_$1"
+    $PY manage.py migrate -v0
+    start=$(date +%s.%N)
+    $PY manage.py refloop_demo --scale "$2" >/dev/null
+    echo "demo load on PostgreSQL, scale $2: $(since "$start") s"
+    pg_as_owner "$PG_BINDIR/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "refloop_$1" \
+        -c "VACUUM ANALYZE"
+}
+load base 1
+load big "$SCALE"
+
+results=$work/pages.jsonl
+for db in base big; do
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_$db" \
+        $PY bench/pages.py --label "$db" --repeat "$REPEAT" | tee -a "$results"
+done
+$PY bench/compare.py < "$results"
+rm -rf "$work"
