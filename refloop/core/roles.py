@@ -36,20 +36,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     },
     Role.LIAISON: {"view_aggregates"},
     Role.COMPLIANCE: {"view_aggregates", "review_content"},
-    Role.ADMIN: {
-        "view_phi",
-        "receive_referral",
-        "triage_referral",
-        "schedule_referral",
-        "close_referral",
-        "cancel_referral",
-        "assign_referral",
-        "correct_event",
-        "view_access_log",
-        "view_aggregates",
-        "review_content",
-    },
 }
+# Admins can do everything a manager or compliance reviewer can.
+ROLE_PERMISSIONS[Role.ADMIN] = ROLE_PERMISSIONS[Role.MANAGER] | ROLE_PERMISSIONS[Role.COMPLIANCE]
 
 # Roles that must sign in with a second factor (TOTP).
 TWO_FACTOR_ROLES = {Role.MANAGER, Role.ADMIN}

@@ -1,18 +1,15 @@
 from django.conf import settings
 from django.db import models
 
+from refloop.directory.enums import UpdateChannel
 from refloop.referrals.models import Document, Referral
 
 
 class ReportSent(models.Model):
     """The consult report sent back to the referrer: it closes the referral (minimal for now)."""
 
-    class Channel(models.TextChoices):
-        FAX = "fax", "Fax"
-        DIRECT = "direct", "Direct secure messaging"
-        PORTAL = "portal", "Referring-office portal"
-        EHR = "ehr", "EHR interface"
-        MAIL = "mail", "Mail"
+    # The report goes by one of the channels a referrer can prefer for updates.
+    Channel = UpdateChannel
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="reports_sent")
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
