@@ -4,7 +4,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
-ICD10CM = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+ICD10CM = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$", re.IGNORECASE)
 
 
 def npi_is_valid(npi: str) -> bool:

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from refloop.core.errors import DomainError
+from refloop.core.errors import DomainError, NotFound
 from refloop.directory.enums import DocumentKind
 from refloop.loop.models import ReportSent
 from refloop.referrals.enums import State
@@ -39,9 +39,7 @@ def report_send(
             title=incoming.title or "Consult report",
         )
         # The report is stored first: a referral closes only with its report on file.
-        document = document_store(
-            referral=Referral.objects.get(pk=referral_id), incoming=report, actor=actor
-        )
+        document = document_store(referral=_referral(referral_id), incoming=report, actor=actor)
         referral = referral_transition(
             referral_id=referral_id,
             to_state=State.CLOSED,
@@ -49,7 +47,15 @@ def report_send(
             occurred_at=now,
             expected_version=expected_version,
             details={"channel": channel},
+            report_document_id=document.pk,
         )
         return ReportSent.objects.create(
             referral=referral, document=document, channel=channel, sent_at=now, sent_by=actor
         )
+
+
+def _referral(referral_id: int) -> Referral:
+    referral = Referral.objects.filter(pk=referral_id).first()
+    if referral is None:
+        raise NotFound("No such referral.")
+    return referral

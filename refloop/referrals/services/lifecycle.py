@@ -17,6 +17,7 @@ from refloop.referrals.enums import (
     REASONS_FOR,
     TRANSITIONS,
     WAITING_BLOCKERS,
+    BlockerKind,
     EventKind,
     Milestone,
     State,
@@ -137,13 +138,22 @@ def referral_transition(
     expected_version: int | None = None,
     appointment_at: dt.datetime | None = None,
     details: dict | None = None,
+    report_document_id: int | None = None,
 ) -> Referral:
-    """The one function that changes a referral's state."""
+    """The one function that changes a referral's state. Closing takes the report being sent
+    (loop.services.report_send passes it), so a closed referral always has its report sent."""
     referral = referral_claim(referral_id=referral_id, expected_version=expected_version)
     from_state = referral.state
     now = timezone.now()
     occurred_at = occurred_at or now
     _validate_transition(referral, to_state, actor, reason, occurred_at, now, appointment_at)
+    if to_state == State.CLOSED and not (
+        report_document_id
+        and referral.documents.filter(pk=report_document_id, kind=DocumentKind.REPORT).exists()
+    ):
+        raise DomainError(
+            "A referral is closed by recording the consult report sent.", code="report_required"
+        )
 
     referral.state = to_state
     referral.state_changed_at = occurred_at
@@ -189,9 +199,9 @@ def referral_transition(
 def _validate_transition(referral, to_state, actor, reason, occurred_at, now, appointment_at):
     from_state = referral.state
     if to_state not in TRANSITIONS.get(from_state, ()):
+        label = State(to_state).label.lower() if to_state in State.values else repr(to_state)
         raise DomainError(
-            f"A referral that is {State(from_state).label.lower()} cannot become "
-            f"{State(to_state).label.lower()}.",
+            f"A referral that is {State(from_state).label.lower()} cannot become {label}.",
             code="transition_not_allowed",
         )
     require(actor, *transition_permissions(from_state, to_state))
@@ -268,6 +278,23 @@ def _waiting(referral: Referral) -> bool:
     return referral.blockers.filter(resolved_at__isnull=True, kind__in=WAITING_BLOCKERS).exists()
 
 
+# Blockers are worked by everyone who works on referrals; never by liaison or compliance.
+BLOCKER_PERMISSIONS = ("receive_referral", "triage_referral", "schedule_referral", "close_referral")
+
+
+def _blocker_time(referral, occurred_at, *, not_before) -> dt.datetime:
+    """Clocks pause and resume at these times, so they must not run backwards or ahead."""
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    if occurred_at > now + FUTURE_TOLERANCE:
+        raise DomainError("That time is in the future.", code="future_time")
+    if occurred_at < referral.received_at:
+        raise DomainError("That time is before the referral arrived.", code="time_backwards")
+    if occurred_at < not_before:
+        raise DomainError("That time is before the blocker was opened.", code="time_backwards")
+    return occurred_at
+
+
 @transaction.atomic
 def blocker_open(
     *,
@@ -278,12 +305,15 @@ def blocker_open(
     occurred_at=None,
     expected_version: int | None = None,
 ) -> Referral:
+    require(actor, *BLOCKER_PERMISSIONS)
+    if kind not in BlockerKind.values:
+        raise DomainError("Unknown blocker.", code="blocker_kind")
     referral = referral_claim(referral_id=referral_id, expected_version=expected_version)
     if not referral.is_open:
         raise DomainError("This referral has ended.", code="ended")
     if referral.blockers.filter(kind=kind, resolved_at__isnull=True).exists():
         return referral
-    occurred_at = occurred_at or timezone.now()
+    occurred_at = _blocker_time(referral, occurred_at, not_before=referral.received_at)
     was_waiting = _waiting(referral)
     ReferralBlocker.objects.create(referral=referral, kind=kind, opened_at=occurred_at, note=note)
     _blockers_changed(
@@ -302,11 +332,12 @@ def blocker_resolve(
     occurred_at=None,
     expected_version: int | None = None,
 ) -> Referral:
+    require(actor, *BLOCKER_PERMISSIONS)
     referral = referral_claim(referral_id=referral_id, expected_version=expected_version)
     blocker = referral.blockers.filter(kind=kind, resolved_at__isnull=True).first()
     if blocker is None:
         raise DomainError("That blocker is not open.", code="not_open")
-    occurred_at = occurred_at or timezone.now()
+    occurred_at = _blocker_time(referral, occurred_at, not_before=blocker.opened_at)
     was_waiting = _waiting(referral)
     blocker.resolved_at = occurred_at
     blocker.save(update_fields=["resolved_at"])
