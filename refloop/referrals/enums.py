@@ -18,11 +18,17 @@ class State(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-# Named groups of states.
-OPEN_STATES = frozenset(
-    {State.RECEIVED, State.TRIAGE, State.ACCEPTED, State.SCHEDULED, State.NO_SHOW, State.COMPLETED}
+# Named groups of states, in lifecycle order (a fixed order keeps the worklist's partial index
+# condition stable across processes).
+OPEN_STATES = (
+    State.RECEIVED,
+    State.TRIAGE,
+    State.ACCEPTED,
+    State.SCHEDULED,
+    State.NO_SHOW,
+    State.COMPLETED,
 )
-ENDED_STATES = frozenset({State.DECLINED, State.REDIRECTED, State.CLOSED, State.CANCELLED})
+ENDED_STATES = (State.DECLINED, State.REDIRECTED, State.CLOSED, State.CANCELLED)
 BEFORE_DECISION = frozenset({State.RECEIVED, State.TRIAGE})
 
 TRANSITIONS: dict[str, frozenset[str]] = {
