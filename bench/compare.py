@@ -11,7 +11,8 @@ def main():
     by = {(r["db"], r["scenario"]): r for r in rows}
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
     counts = {r["db"]: r["referrals"] for r in rows}
-    print(f"\nbaseline {base}: {counts[base]:,} referrals   measured {big}: {counts[big]:,} referrals")
+    print(f"\nbaseline {base}: {counts[base]:,} referrals", end="   ")
+    print(f"measured {big}: {counts[big]:,} referrals")
     head = f"{'scenario':28} {base + ' med':>10} {base + ' p95':>10} {big + ' med':>10} "
     print(head + f"{big + ' p95':>10} {'p95 ratio':>9} {'queries':>8}")
     for name in scenarios:

@@ -39,6 +39,7 @@ from refloop.referrals.services import (
     milestone_record,
     note_add,
     referral_assign,
+    referral_redirect,
     referral_transition,
     transition_permissions,
 )
@@ -224,10 +225,6 @@ def _always_and(*permissions):
 
 def _transition(to_state, done: str):
     def run(referral, user, data, form):
-        details = {}
-        line = data.get("service_line")
-        if line:
-            details = {"service_line_id": line.pk, "service_line": line.code}
         referral_transition(
             referral_id=referral.pk,
             to_state=to_state,
@@ -236,11 +233,24 @@ def _transition(to_state, done: str):
             note=data.get("note", ""),
             occurred_at=data.get("occurred_at"),
             expected_version=data["version"],
-            details=details,
         )
         return done
 
     return run
+
+
+def _redirect(referral, user, data, form):
+    line = data.get("service_line")
+    new = referral_redirect(
+        referral_id=referral.pk,
+        reason=data.get("reason", ""),
+        actor=user,
+        service_line_id=line.pk if line else None,
+        note=data.get("note", ""),
+        occurred_at=data.get("occurred_at"),
+        expected_version=data["version"],
+    ).redirected_to
+    return f"Redirected; it is now {new.number} at {line.name}." if new else "Redirected."
 
 
 def _milestone(milestone, done: str):
@@ -403,7 +413,7 @@ ACTIONS: dict[str, Action] = {
             "Redirect",
             _reason_form(RedirectReason, with_line=True),
             _moves_to(State.REDIRECTED),
-            _transition(State.REDIRECTED, "Redirected."),
+            _redirect,
         ),
         Action(
             "first_contact",

@@ -277,3 +277,45 @@ def test_it_answers_a_report_for_a_missing_referral_as_not_found(care_team):
         report_send(
             referral_id=999999, incoming=factories.notes_pdf(), channel="fax", actor=care_team
         )
+
+
+def test_it_redirects_to_another_service_line_as_a_new_referral(line, clinician, intake, triage):
+    from refloop.referrals.enums import RedirectReason
+    from refloop.referrals.services import referral_redirect
+
+    referral = factories.referral(line=line, clinician=clinician, actor=intake)
+    referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=intake)
+    cardiology = factories.service_line("cardiology", "Cardiology")
+
+    old = referral_redirect(
+        referral_id=referral.pk,
+        reason=RedirectReason.OTHER_SERVICE_LINE,
+        actor=triage,
+        service_line_id=cardiology.pk,
+    )
+
+    assert old.state == State.REDIRECTED
+    new = Referral.objects.get(pk=old.redirected_to_id)
+    assert (new.state, new.service_line, new.patient_id) == (
+        State.RECEIVED,
+        cardiology,
+        referral.patient_id,
+    )
+    assert new.events.get(kind=EventKind.RECEIVED).details == {"redirected_from": referral.pk}
+    assert [d.original.name for d in new.documents.all()] == [
+        d.original.name for d in referral.documents.all()
+    ]
+    assert new.clocks.filter(kind=TargetKind.TRIAGE, stopped_at__isnull=True).exists()
+
+
+def test_it_redirects_outside_without_a_new_referral(line, clinician, intake, triage):
+    from refloop.referrals.enums import RedirectReason
+    from refloop.referrals.services import referral_redirect
+
+    referral = factories.referral(line=line, clinician=clinician, actor=intake)
+    referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=intake)
+    old = referral_redirect(
+        referral_id=referral.pk, reason=RedirectReason.OTHER_PROVIDER, actor=triage
+    )
+    assert old.state == State.REDIRECTED and old.redirected_to is None
+    assert Referral.objects.count() == 1

@@ -171,7 +171,14 @@ def test_it_records_where_a_redirected_referral_goes(client, referral, intake, t
     act(client, referral, "redirect", reason="other_service_line", service_line=cardiology.pk)
 
     event = referral.events.get(to_state=State.REDIRECTED)
-    assert event.details == {"service_line_id": cardiology.pk, "service_line": "cardiology"}
+    assert event.details == {"service_line_id": cardiology.pk}
+    referral.refresh_from_db()
+    assert referral.redirected_to.service_line == cardiology
+    assert f'redirected to <a href="/referrals/{referral.redirected_to_id}/">' in (
+        _page(client, referral).content.decode()
+    )
+    page = _page(client, referral.redirected_to).content.decode()
+    assert "Received" in page and referral.patient.last_name in page
 
 
 def test_it_rebooks_after_a_no_show(client, referral, intake, triage, scheduler):

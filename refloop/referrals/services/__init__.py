@@ -12,6 +12,7 @@ from refloop.referrals.services.intake import (
     ReferralSubmission,
     ReferrerData,
     referral_receive,
+    referral_redirect,
 )
 from refloop.referrals.services.lifecycle import (
     blocker_open,
@@ -41,6 +42,7 @@ __all__ = [
     "note_add",
     "referral_assign",
     "referral_receive",
+    "referral_redirect",
     "referral_transition",
     "require",
     "transition_permissions",

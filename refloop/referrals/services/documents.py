@@ -75,6 +75,21 @@ def tiff_to_pdf(content: bytes) -> tuple[bytes, int]:
     return out.getvalue(), len(pages)
 
 
+def document_copy(*, document: Document, referral: Referral) -> Document:
+    """The same stored file on another referral (a redirected referral takes its documents)."""
+    return Document.objects.create(
+        referral=referral,
+        kind=document.kind,
+        title=document.title,
+        original=document.original.name,
+        content_type=document.content_type,
+        size=document.size,
+        viewable=document.viewable.name,
+        pages=document.pages,
+        uploaded_by=document.uploaded_by,
+    )
+
+
 def document_store(*, referral: Referral, incoming: IncomingDocument, actor) -> Document:
     """Write one checked document. Call inside a transaction; files written are removed again if
     it rolls back, so a failed intake leaves nothing half-saved."""

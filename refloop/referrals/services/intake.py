@@ -23,10 +23,11 @@ from refloop.referrals.enums import (
     Priority,
     State,
 )
-from refloop.referrals.models import ChecklistItem, Referral, ReferralBlocker
+from refloop.referrals.models import ChecklistItem, Document, Referral, ReferralBlocker
 from refloop.referrals.services.documents import (
     IncomingDocument,
     document_check,
+    document_copy,
     document_store,
     files_removed_on_failure,
 )
@@ -34,6 +35,7 @@ from refloop.referrals.services.lifecycle import (
     clock_book_load,
     clock_book_save,
     event_append,
+    referral_transition,
     require,
 )
 
@@ -178,30 +180,101 @@ def _receive(submission: ReferralSubmission, actor) -> ReceiveResult:
         received_at=received_at,
         state_changed_at=received_at,
     )
+    documents = [
+        document_store(referral=referral, incoming=incoming, actor=actor)
+        for incoming in submission.documents
+    ]
+    details = {"possible_duplicates": [d.pk for d in duplicates]} if duplicates else {}
+    referral_start(referral=referral, actor=actor, documents=documents, details=details)
+    return ReceiveResult(referral=referral, created=True, possible_duplicates=duplicates)
+
+
+def referral_start(*, referral: Referral, actor, documents: list[Document], details: dict) -> None:
+    """What every new referral gets: the received event, its checklist ticked by the documents it
+    came with, its first blockers and its clocks."""
+    received_at = referral.received_at
     event_append(
         referral=referral,
         kind=EventKind.RECEIVED,
         actor=actor,
         occurred_at=received_at,
         to_state=State.RECEIVED,
-        code=submission.channel,
-        details={"possible_duplicates": [d.pk for d in duplicates]} if duplicates else {},
+        code=referral.channel,
+        details=details,
     )
     ChecklistItem.objects.bulk_create(
         ChecklistItem(referral=referral, name=item.name, document_kind=item.document_kind)
         for item in referral.service_line.checklist.all()
     )
-    for incoming in submission.documents:
-        document = document_store(referral=referral, incoming=incoming, actor=actor)
+    for document in documents:
         checklist_match_quiet(referral, document)
-    blockers = _initial_blockers(referral, clinician)
+    blockers = _initial_blockers(referral, referral.referring_clinician)
     _open_initial_blockers(referral, blockers, received_at, actor)
     book = clock_book_load(referral)
     clocks.on_received(book, received_at)
     if any(kind in WAITING_BLOCKERS for kind in blockers):
         clocks.on_waiting_changed(book, waiting=True, at=received_at)
     clock_book_save(referral, book)
-    return ReceiveResult(referral=referral, created=True, possible_duplicates=duplicates)
+
+
+@transaction.atomic
+def referral_redirect(
+    *,
+    referral_id: int,
+    reason: str,
+    actor,
+    service_line_id: int | None = None,
+    note: str = "",
+    occurred_at: dt.datetime | None = None,
+    expected_version: int | None = None,
+) -> Referral:
+    """The referral ends as redirected. Sent on to another of our service lines, it becomes a new
+    referral there (DESIGN.md, lifecycle) with the same patient, referrer, reason and documents,
+    and the old one points at it; sent to an outside provider, it just ends."""
+    if (
+        service_line_id is not None
+        and not ServiceLine.objects.filter(pk=service_line_id, active=True).exists()
+    ):
+        raise DomainError("Choose an active service line.", code="service_line")
+    old = referral_transition(
+        referral_id=referral_id,
+        to_state=State.REDIRECTED,
+        actor=actor,
+        reason=reason,
+        note=note,
+        occurred_at=occurred_at,
+        expected_version=expected_version,
+        details={"service_line_id": service_line_id} if service_line_id else {},
+    )
+    if service_line_id is None or service_line_id == old.service_line_id:
+        return old
+    new = Referral.objects.create(
+        **{name: getattr(old, name) for name in REDIRECT_KEEPS},
+        service_line_id=service_line_id,
+        state=State.RECEIVED,
+        received_at=old.state_changed_at,
+        state_changed_at=old.state_changed_at,
+    )
+    documents = [document_copy(document=d, referral=new) for d in old.documents.all()]
+    referral_start(
+        referral=new, actor=actor, documents=documents, details={"redirected_from": old.pk}
+    )
+    Referral.objects.filter(pk=old.pk).update(redirected_to=new)
+    old.redirected_to = new
+    return old
+
+
+# What a redirected referral carries over to the new one.
+REDIRECT_KEEPS = (
+    "patient",
+    "referring_clinician",
+    "referring_organization",
+    "referrer_as_given",
+    "priority",
+    "reason",
+    "diagnoses",
+    "channel",
+)
 
 
 def checklist_match_quiet(referral: Referral, document) -> None:

@@ -3,6 +3,7 @@ from django import template
 from refloop.core.models import AccessLogEntry
 from refloop.directory.enums import TargetKind
 from refloop.referrals.enums import ClockStatus, State
+from refloop.referrals.models import Referral
 
 register = template.Library()
 
@@ -10,6 +11,12 @@ _CLOCK = dict(ClockStatus.choices)
 _TARGET = dict(TargetKind.choices)
 _STATE = dict(State.choices)
 _ACCESS = dict(AccessLogEntry.Action.choices)
+
+
+@register.filter
+def referral_number(pk: int) -> str:
+    """The number of a referral known only by its id (no query for the row)."""
+    return Referral(pk=pk).number
 
 
 @register.filter
