@@ -112,7 +112,8 @@ def snapshot(referral_id: int) -> dict:
         "checklist": list(referral.checklist.order_by("id").values("status", "document_id")),
         "appointments": list(referral.appointments.order_by("id").values("id", "outcome")),
         "reports": list(ReportSent.objects.filter(referral=referral).values_list("id", flat=True)),
-        "files": sorted(str(p) for p in Path(django_settings.MEDIA_ROOT).rglob("*")),
+        # Files only: an emptied folder left behind by a refused upload holds nothing.
+        "files": sorted(str(p) for p in Path(django_settings.MEDIA_ROOT).rglob("*") if p.is_file()),
     }
 
 
