@@ -81,6 +81,12 @@ class Referral(models.Model):
                 condition=Q(state__in=OPEN_STATES),
                 name="referral_worklist_order",
             ),
+            # The worklist's counts per state, read from the index alone (no table visits).
+            models.Index(
+                fields=["state", "id"],
+                condition=Q(state__in=OPEN_STATES),
+                name="referral_open_state_count",
+            ),
             models.Index(fields=["state", "next_due_at"]),
             models.Index(fields=["service_line", "state", "next_due_at"]),
             models.Index(fields=["assignee", "state", "next_due_at"]),
