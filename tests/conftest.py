@@ -1,9 +1,18 @@
+import os
+
 import pytest
 from django.core.management.commands import flush
+from hypothesis import settings as hypothesis_settings
 
 from refloop.core.append_only import purge_allowed
 from refloop.core.roles import Role
 from tests import factories
+
+# CI runs the same generated examples every time, so a landing never hangs on luck; elsewhere the
+# property tests keep exploring new ones.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 _flush_handle = flush.Command.handle
 

@@ -401,9 +401,6 @@ def people(intake, triage, scheduler, care_team, manager, liaison, compliance):
 @settings(
     # REFLOOP_PROPERTY_EXAMPLES=1000 for a longer hunt.
     max_examples=int(os.environ.get("REFLOOP_PROPERTY_EXAMPLES", "40")),
-    # CI runs the same examples every time so that a landing never hangs on luck; runs elsewhere
-    # keep exploring new ones.
-    derandomize=os.environ.get("CI") == "true",
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
