@@ -152,6 +152,7 @@ def worklist_page(
             "received_at",
             "next_due_at",
             "next_at_risk_at",
+            "appointment_at",
             "open_blocker_count",
             "version",
             "patient__id",

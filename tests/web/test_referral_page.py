@@ -275,3 +275,17 @@ def test_it_answers_404_for_a_referral_that_does_not_exist(client, intake):
     sign_in(client, intake)
 
     assert client.get(reverse("referral_detail", args=[999999])).status_code == 404
+
+
+def test_it_tells_the_timeline_in_words(client, referral, intake, triage, scheduler):
+    referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=intake)
+    referral_transition(referral_id=referral.pk, to_state=State.ACCEPTED, actor=triage)
+    sign_in(client, scheduler)
+    visit = timezone.localtime(timezone.now() + dt.timedelta(days=3)).replace(
+        second=0, microsecond=0
+    )
+    act(client, referral, "book", starts_at=_local(visit))
+
+    page = _page(client, referral).content.decode()
+    assert f"appointment {visit:%Y-%m-%d %H:%M}" in page
+    assert "Appointment_at" not in page and "appointment_id" not in page.lower()

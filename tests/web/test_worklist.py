@@ -201,3 +201,24 @@ def test_it_answers_a_domain_error_with_its_status_and_message(client, intake):
 
     assert response.status_code == 404
     assert "No such referral." in response.content.decode()
+
+
+def test_it_shows_when_a_scheduled_referral_is_seen(client, line, clinician, intake, triage):
+    from refloop.access.services import appointment_book
+    from refloop.referrals.enums import Milestone
+    from refloop.referrals.services import milestone_record
+
+    referral = factories.referral(line=line, clinician=clinician, actor=intake)
+    # With the referrer acknowledged and the visit booked, no clock runs until the visit.
+    milestone_record(referral_id=referral.pk, milestone=Milestone.ACKNOWLEDGED, actor=intake)
+    referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=intake)
+    referral_transition(referral_id=referral.pk, to_state=State.ACCEPTED, actor=triage)
+    visit = timezone.localtime(timezone.now() + dt.timedelta(days=9)).replace(
+        second=0, microsecond=0
+    )
+    appointment_book(referral_id=referral.pk, starts_at=visit, actor=None)
+    sign_in(client, intake)
+
+    page = client.get(reverse("worklist")).content.decode()
+
+    assert f"visit {visit:%Y-%m-%d %H:%M}" in page

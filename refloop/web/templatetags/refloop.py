@@ -1,7 +1,14 @@
+import datetime as dt
+
 from django import template
+from django.contrib.auth.models import User
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from refloop.core.models import AccessLogEntry
-from refloop.directory.enums import TargetKind
+from refloop.directory.enums import TargetKind, UpdateChannel
+from refloop.directory.models import ServiceLine
 from refloop.referrals.enums import ClockStatus, State
 from refloop.referrals.models import Referral
 
@@ -70,3 +77,44 @@ def target_text(clock) -> str:
     hours = clock.target_seconds // 3600
     kind = "hours around the clock" if clock.around_the_clock else "business hours"
     return f"{hours} {kind}"
+
+
+def _referral_link(pk) -> str:
+    return format_html(
+        '<a href="{}">{}</a>', reverse("referral_detail", args=[pk]), referral_number(pk)
+    )
+
+
+def _when(value: str) -> str:
+    return timezone.localtime(dt.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
+
+
+# How each key an event's details may hold reads on the timeline; other keys are not shown
+# (appointment_id and the like are for software, not for people).
+_DETAIL = {
+    "document_id": lambda v: format_html(
+        '<a href="{}" target="_blank" rel="noopener">open the document</a>',
+        reverse("document_view", args=[v]),
+    ),
+    "appointment_at": lambda v: format_html("appointment {}", _when(v)),
+    "channel": lambda v: format_html("sent by {}", dict(UpdateChannel.choices).get(v, v)),
+    "redirected_from": lambda v: format_html("redirected from {}", _referral_link(v)),
+    "possible_duplicates": lambda v: format_html(
+        "possible duplicate of {}",
+        format_html_join(", ", "{}", ((_referral_link(pk),) for pk in v)),
+    ),
+    "service_line_id": lambda v: format_html(
+        "to {}", ServiceLine.objects.filter(pk=v).values_list("name", flat=True).first() or v
+    ),
+    "assignee_id": lambda v: format_html(
+        "to {}", person(User.objects.filter(pk=v).first()) if v else "nobody"
+    ),
+    "item": lambda v: format_html("{}", v),
+}
+
+
+@register.filter
+def event_details(details: dict) -> str:
+    """An event's details as a person reads them, one short phrase per known key."""
+    parts = [(_DETAIL[key](value),) for key, value in (details or {}).items() if key in _DETAIL]
+    return format_html_join(" · ", "{}", parts)
