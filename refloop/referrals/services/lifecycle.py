@@ -146,14 +146,9 @@ def referral_transition(
     from_state = referral.state
     now = timezone.now()
     occurred_at = occurred_at or now
-    _validate_transition(referral, to_state, actor, reason, occurred_at, now, appointment_at)
-    if to_state == State.CLOSED and not (
-        report_document_id
-        and referral.documents.filter(pk=report_document_id, kind=DocumentKind.REPORT).exists()
-    ):
-        raise DomainError(
-            "A referral is closed by recording the consult report sent.", code="report_required"
-        )
+    _validate_transition(
+        referral, to_state, actor, reason, occurred_at, now, appointment_at, report_document_id
+    )
 
     referral.state = to_state
     referral.state_changed_at = occurred_at
@@ -196,7 +191,9 @@ def referral_transition(
     return referral
 
 
-def _validate_transition(referral, to_state, actor, reason, occurred_at, now, appointment_at):
+def _validate_transition(
+    referral, to_state, actor, reason, occurred_at, now, appointment_at, report_document_id
+):
     from_state = referral.state
     if to_state not in TRANSITIONS.get(from_state, ()):
         label = State(to_state).label.lower() if to_state in State.values else repr(to_state)
@@ -219,12 +216,12 @@ def _validate_transition(referral, to_state, actor, reason, occurred_at, now, ap
         raise DomainError(
             "The visit cannot be completed before its appointment time.", code="too_early"
         )
-    if (
-        to_state == State.CLOSED
-        and not referral.documents.filter(kind=DocumentKind.REPORT).exists()
+    if to_state == State.CLOSED and not (
+        report_document_id
+        and referral.documents.filter(pk=report_document_id, kind=DocumentKind.REPORT).exists()
     ):
         raise DomainError(
-            "Attach the consult report to close the referral.", code="report_required"
+            "A referral is closed by recording the consult report sent.", code="report_required"
         )
     _check_time(referral, occurred_at, now)
 
