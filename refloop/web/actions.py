@@ -313,26 +313,18 @@ def _assign(referral, user, data, form):
     return "Assignment saved."
 
 
-def _blocker_open(referral, user, data, form):
-    blocker_open(
-        referral_id=referral.pk,
-        kind=data["kind"],
-        actor=user,
-        note=data.get("note", ""),
-        expected_version=data["version"],
-    )
-    return "Blocker opened."
+def _blocker(service, done: str):
+    def run(referral, user, data, form):
+        service(
+            referral_id=referral.pk,
+            kind=data["kind"],
+            actor=user,
+            note=data.get("note", ""),
+            expected_version=data["version"],
+        )
+        return done
 
-
-def _blocker_resolve(referral, user, data, form):
-    blocker_resolve(
-        referral_id=referral.pk,
-        kind=data["kind"],
-        actor=user,
-        note=data.get("note", ""),
-        expected_version=data["version"],
-    )
-    return "Blocker resolved."
+    return run
 
 
 def _checklist(referral, user, data, form):
@@ -467,7 +459,7 @@ ACTIONS: dict[str, Action] = {
             "Open a blocker",
             BlockerOpenForm,
             _open_and("view_phi"),
-            _blocker_open,
+            _blocker(blocker_open, "Blocker opened."),
             panel=False,
         ),
         Action(
@@ -475,7 +467,7 @@ ACTIONS: dict[str, Action] = {
             "Resolve",
             BlockerResolveForm,
             _always_and("view_phi"),
-            _blocker_resolve,
+            _blocker(blocker_resolve, "Blocker resolved."),
             panel=False,
         ),
         Action(
