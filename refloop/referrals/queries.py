@@ -366,6 +366,30 @@ def referral_timeline(*, referral_id: int) -> list[TimelineEntry]:
     return list(entries.values())
 
 
+@dataclass
+class TimelineNames:
+    """Names that events' details refer to by id: people assigned, service lines sent on to."""
+
+    people: dict[int, object]
+    lines: dict[int, str]
+
+
+def timeline_names(*, entries: list[TimelineEntry]) -> TimelineNames:
+    """At most two queries however many events refer to people or service lines."""
+    from django.contrib.auth import get_user_model
+
+    wanted = {"assignee_id": set(), "service_line_id": set()}
+    for entry in entries:
+        for key, ids in wanted.items():
+            if entry.event.details.get(key):
+                ids.add(entry.event.details[key])
+    people = wanted["assignee_id"] and get_user_model().objects.in_bulk(wanted["assignee_id"])
+    lines = wanted["service_line_id"] and dict(
+        ServiceLine.objects.filter(pk__in=wanted["service_line_id"]).values_list("pk", "name")
+    )
+    return TimelineNames(people=people or {}, lines=lines or {})
+
+
 def program_monthly_counts(*, months: int = 12, now: dt.datetime | None = None) -> dict:
     """Referrals received per service line per month over the last `months` months: aggregates
     only, for roles that see no patient data."""

@@ -289,3 +289,23 @@ def test_it_tells_the_timeline_in_words(client, referral, intake, triage, schedu
     page = _page(client, referral).content.decode()
     assert f"appointment {visit:%Y-%m-%d %H:%M}" in page
     assert "Appointment_at" not in page and "appointment_id" not in page.lower()
+
+
+def test_it_names_people_in_the_timeline_without_a_query_per_event(
+    client, referral, intake, scheduler, manager
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from refloop.referrals.services import referral_assign
+
+    sign_in(client, intake)
+    referral_assign(referral_ids=[referral.pk], assignee=scheduler, actor=intake)
+    with CaptureQueriesContext(connection) as one:
+        page = _page(client, referral).content.decode()
+    assert f"to {scheduler.get_username()}" in page
+    for assignee in [intake, scheduler, manager] * 5:
+        referral_assign(referral_ids=[referral.pk], assignee=assignee, actor=intake)
+    with CaptureQueriesContext(connection) as many:
+        _page(client, referral)
+    assert len(many) == len(one)

@@ -1,14 +1,12 @@
 import datetime as dt
 
 from django import template
-from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from refloop.core.models import AccessLogEntry
 from refloop.directory.enums import TargetKind, UpdateChannel
-from refloop.directory.models import ServiceLine
 from refloop.referrals.enums import ClockStatus, State
 from refloop.referrals.models import Referral
 
@@ -92,29 +90,30 @@ def _when(value: str) -> str:
 # How each key an event's details may hold reads on the timeline; other keys are not shown
 # (appointment_id and the like are for software, not for people).
 _DETAIL = {
-    "document_id": lambda v: format_html(
+    "document_id": lambda v, names: format_html(
         '<a href="{}" target="_blank" rel="noopener">open the document</a>',
         reverse("document_view", args=[v]),
     ),
-    "appointment_at": lambda v: format_html("appointment {}", _when(v)),
-    "channel": lambda v: format_html("sent by {}", dict(UpdateChannel.choices).get(v, v)),
-    "redirected_from": lambda v: format_html("redirected from {}", _referral_link(v)),
-    "possible_duplicates": lambda v: format_html(
+    "appointment_at": lambda v, names: format_html("appointment {}", _when(v)),
+    "channel": lambda v, names: format_html("sent by {}", dict(UpdateChannel.choices).get(v, v)),
+    "redirected_from": lambda v, names: format_html("redirected from {}", _referral_link(v)),
+    "possible_duplicates": lambda v, names: format_html(
         "possible duplicate of {}",
         format_html_join(", ", "{}", ((_referral_link(pk),) for pk in v)),
     ),
-    "service_line_id": lambda v: format_html(
-        "to {}", ServiceLine.objects.filter(pk=v).values_list("name", flat=True).first() or v
+    "service_line_id": lambda v, names: format_html("to {}", names.lines.get(v, v)),
+    "assignee_id": lambda v, names: format_html(
+        "to {}", person(names.people.get(v)) if v else "nobody"
     ),
-    "assignee_id": lambda v: format_html(
-        "to {}", person(User.objects.filter(pk=v).first()) if v else "nobody"
-    ),
-    "item": lambda v: format_html("{}", v),
+    "item": lambda v, names: format_html("{}", v),
 }
 
 
-@register.filter
-def event_details(details: dict) -> str:
-    """An event's details as a person reads them, one short phrase per known key."""
-    parts = [(_DETAIL[key](value),) for key, value in (details or {}).items() if key in _DETAIL]
-    return format_html_join(" · ", "{}", parts)
+@register.simple_tag
+def event_details(details: dict, names) -> str:
+    """An event's details as a person reads them, one short phrase per known key; `names` is
+    queries.timeline_names for the page."""
+    said = [
+        (_DETAIL[key](value, names),) for key, value in (details or {}).items() if key in _DETAIL
+    ]
+    return format_html_join(" · ", "{}", said)

@@ -17,6 +17,7 @@ from refloop.referrals.queries import (
     open_referrals_of_patient,
     referral_for_page,
     referral_timeline,
+    timeline_names,
 )
 from refloop.referrals.services import referral_receive
 from refloop.web.actions import ACTIONS, action_label
@@ -91,6 +92,7 @@ def _page_context(request, referral: Referral, bound=None) -> dict:
         if a.panel and a.name in forms
     ]
     blockers = list(referral.blockers.all())
+    timeline = referral_timeline(referral_id=referral.pk)
     return {
         "referral": referral,
         "patient": referral.patient,
@@ -99,7 +101,8 @@ def _page_context(request, referral: Referral, bound=None) -> dict:
         "resolved_blockers": [b for b in blockers if not b.is_open],
         "blocker_labels": dict(BlockerKind.choices),
         "checklist_statuses": ChecklistStatus.choices,
-        "timeline": referral_timeline(referral_id=referral.pk),
+        "timeline": timeline,
+        "timeline_names": timeline_names(entries=timeline),
         "panel": panel,
         "forms": forms,
         "open_action": bound.prefix if bound else "",
