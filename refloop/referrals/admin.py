@@ -163,36 +163,6 @@ class ReferralAdmin(ReferralNumberSearchMixin, AccessLoggedAdminMixin, admin.Mod
     list_filter = ("state", "service_line", "priority", "channel")
     ordering = ("-id",)
     autocomplete_fields = ("receiving_clinician",)
-    readonly_fields = (
-        "number",
-        "patient",
-        "referring_clinician",
-        "referring_organization",
-        "referrer_as_given",
-        "service_line",
-        "priority",
-        "channel",
-        "sender_system",
-        "sender_reference",
-        "assignee",
-        "redirected_to",
-        "state",
-        "version",
-        "outcome_reason",
-        "received_at",
-        "state_changed_at",
-        "acknowledged_at",
-        "decided_at",
-        "first_contact_at",
-        "appointment_at",
-        "completed_at",
-        "closed_at",
-        "next_due_at",
-        "next_at_risk_at",
-        "open_blocker_count",
-        "created_at",
-        "updated_at",
-    )
     fieldsets = (
         (
             None,
@@ -254,6 +224,13 @@ class ReferralAdmin(ReferralNumberSearchMixin, AccessLoggedAdminMixin, admin.Mod
                 )
             },
         ),
+    )
+    # Everything shown is read-only but the few corrections an admin may make (EDITABLE).
+    readonly_fields = tuple(
+        name
+        for _, section in fieldsets
+        for name in section["fields"]
+        if name not in {*EDITABLE, "seen_version"}
     )
     inlines = (
         EventInline,
