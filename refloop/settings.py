@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "refloop.referrals",
     "refloop.access",
     "refloop.loop",
+    "refloop.messaging",
+    "refloop.alerts",
     "refloop.web",
     "refloop.demo",
     "refloop.cli",
@@ -155,6 +157,19 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.fileb
 EMAIL_FILE_PATH = VAR_DIR / "outbox"
 
 OTP_TOTP_ISSUER = "Refloop"
+
+# The modules whose JOBS the scheduler runs (refloop_scheduler).
+REFLOOP_SCHEDULER_JOBS = [
+    "refloop.alerts.jobs",
+]
+# The practice as patients and referrers know it: texts and letters name it (never the service).
+REFLOOP_PRACTICE_NAME = os.environ.get("REFLOOP_PRACTICE_NAME", "Riverside Specialty Care")
+REFLOOP_PRACTICE_PHONE = os.environ.get("REFLOOP_PRACTICE_PHONE", "(555) 010-2000")
+REFLOOP_PRACTICE_ADDRESS = os.environ.get(
+    "REFLOOP_PRACTICE_ADDRESS", "100 River Road, Springfield, ST 00000"
+)
+# Links in texts, e-mails and faxes point here (patients and referrers follow them without a login).
+REFLOOP_BASE_URL = os.environ.get("REFLOOP_BASE_URL", "http://127.0.0.1:8000")
 
 # Application logs carry ids and codes, never PHI (DESIGN.md, Privacy and security).
 LOGGING = {

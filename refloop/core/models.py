@@ -71,3 +71,21 @@ class RolePermissions(models.Model):
             ("view_aggregates", "See program counts and rates"),
             ("review_content", "Review outreach content"),
         ]
+
+
+class JobRun(models.Model):
+    """One run of a periodic job for one period (a day, say): the unique key lets exactly one
+    scheduler take it, however many run at once."""
+
+    job = models.CharField(max_length=60)
+    period = models.CharField(max_length=40)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField()
+    owner = models.CharField(max_length=80)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "period"], name="job_run_unique")]
+
+    def __str__(self):
+        return f"{self.job} {self.period}"

@@ -518,6 +518,8 @@ class Story:
         """The referral row as the services would have left it."""
         referral = self.referral
         referral.next_due_at, referral.next_at_risk_at = self.book.next_times()
+        # The scheduler looks at every open referral once after the load.
+        referral.next_check_at = referral.state_changed_at if referral.is_open else None
         referral.created_at = self.events[0]["recorded_at"]
         referral.updated_at = self.recorded
 

@@ -37,6 +37,47 @@ class ServiceLine(models.Model):
     plans_accepted = models.ManyToManyField(InsurancePlan, blank=True, related_name="service_lines")
     active = models.BooleanField(default=True)
 
+    # How the service line runs access and the loop (issue 3). Business days count the practice
+    # calendar; hours in offers are elapsed hours.
+    uses_calendar = models.BooleanField(
+        default=True,
+        help_text="Book from Refloop's slots. Off: booked in the EHR and recorded here.",
+    )
+    waitlist_offer_count = models.PositiveSmallIntegerField(
+        default=3, help_text="How many waiting patients are offered a freed slot at once."
+    )
+    waitlist_offer_hours = models.PositiveSmallIntegerField(
+        default=4, help_text="Hours a waitlist offer stays open."
+    )
+    no_show_limit = models.PositiveSmallIntegerField(
+        default=2, help_text="No-shows after which the referral is cancelled."
+    )
+    contact_attempt_limit = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="Failed contact attempts before cancelling as unreachable.",
+    )
+    contact_attempt_days = models.PositiveSmallIntegerField(
+        default=5, help_text="...spread over at least this many business days."
+    )
+    reminder_days = models.CharField(
+        max_length=40, default="7,2", help_text="Days before the visit that reminders go out."
+    )
+    records_reask_days = models.PositiveSmallIntegerField(
+        default=2, help_text="Business days before missing records are asked for again."
+    )
+    records_escalate_days = models.PositiveSmallIntegerField(
+        default=5, help_text="Business days of missing records before the manager is told."
+    )
+    authorization_target_hours = models.PositiveSmallIntegerField(
+        default=72, help_text="Business hours a payer's authorization decision may take."
+    )
+    escalate_after_hours = models.PositiveSmallIntegerField(
+        default=8, help_text="Business hours after a breach before the manager is alerted."
+    )
+    stale_after_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Calendar days in one state before a referral is called stale."
+    )
+
     class Meta:
         ordering = ["name"]
 
@@ -123,6 +164,8 @@ class Clinician(models.Model):
     preferred_update_channel = models.CharField(
         max_length=10, choices=UpdateChannel.choices, default=UpdateChannel.FAX
     )
+    # Status updates once a day in one message instead of one message per milestone.
+    updates_as_digest = models.BooleanField(default=False)
     organizations = models.ManyToManyField(
         Organization, through="ClinicianRole", related_name="clinicians"
     )
@@ -181,6 +224,11 @@ class Patient(models.Model):
     interpreter_needed = models.BooleanField(default=False)
     sms_consent = models.BooleanField(default=False)
     email_consent = models.BooleanField(default=False)
+    # STOP (or any way of saying it) sets this; it outranks consent until the patient opts in again.
+    sms_opted_out_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=40, blank=True, help_text="Blank: the practice's time zone."
+    )
 
     class Meta:
         ordering = ["last_name", "first_name"]

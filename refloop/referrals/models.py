@@ -68,6 +68,10 @@ class Referral(models.Model):
     next_due_at = models.DateTimeField(null=True, blank=True)
     next_at_risk_at = models.DateTimeField(null=True, blank=True)
     open_blocker_count = models.PositiveSmallIntegerField(default=0)
+    # When background work should next look at this referral (clock alerts, stale checks): every
+    # change sets it to now; the scheduler sets it to the next moment something could fall due.
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    check_lease_until = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -86,6 +90,11 @@ class Referral(models.Model):
                 fields=["state", "id"],
                 condition=Q(state__in=OPEN_STATES),
                 name="referral_open_state_count",
+            ),
+            models.Index(
+                fields=["next_check_at"],
+                condition=Q(next_check_at__isnull=False),
+                name="referral_next_check",
             ),
             models.Index(fields=["state", "next_due_at"]),
             models.Index(fields=["service_line", "state", "next_due_at"]),

@@ -178,6 +178,7 @@ def _receive(submission: ReferralSubmission, actor) -> ReceiveResult:
         assignee_id=submission.assignee_id,
         state=State.RECEIVED,
         received_at=received_at,
+        next_check_at=received_at,
         state_changed_at=received_at,
     )
     documents = [
@@ -254,6 +255,7 @@ def referral_redirect(
         state=State.RECEIVED,
         received_at=old.state_changed_at,
         state_changed_at=old.state_changed_at,
+        next_check_at=old.state_changed_at,
     )
     documents = [document_copy(document=d, referral=new) for d in old.documents.all()]
     referral_start(

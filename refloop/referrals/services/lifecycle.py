@@ -72,7 +72,8 @@ def referral_claim(*, referral_id: int, expected_version: int | None = None) -> 
     rows = Referral.objects.filter(pk=referral_id)
     if expected_version is not None:
         rows = rows.filter(version=expected_version)
-    if not rows.update(version=F("version") + 1):
+    # Every change also asks background work to look at the referral again (clock alerts).
+    if not rows.update(version=F("version") + 1, next_check_at=timezone.now()):
         if not Referral.objects.filter(pk=referral_id).exists():
             raise NotFound("No such referral.")
         raise Conflict("Someone else changed this referral a moment ago. Reload to see it.")

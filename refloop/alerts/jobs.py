@@ -1,0 +1,175 @@
+"""Periodic work of alerts: watch the referrals' clocks and states (refloop_scheduler).
+
+Each changed referral gets `next_check_at = now` from the referral services. This job claims the
+referrals whose check is due, raises the alerts that have fallen due since (at risk, breached,
+escalated to the managers, stale in one state) and sets the next moment something could fall due,
+so a pass reads only the referrals that need it, not every open one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Prefetch
+
+from refloop.alerts.queries import STATE_OWNER_PERMISSION, holders_of
+from refloop.alerts.services import AlertSpec, alerts_raise
+from refloop.core.calendar import practice_calendar
+from refloop.core.scheduling import Job, rows_claim
+from refloop.directory.enums import TargetKind
+from refloop.referrals.models import Referral, ReferralClock
+
+# A crossing older than this is not alerted (the scheduler was off, or the demo's history):
+# the worklist shows it as breached; an alert about last month helps nobody.
+LOOKBACK = dt.timedelta(days=7)
+BATCH = 1000
+MANAGER_PERMISSION = "assign_referral"
+
+
+class People:
+    """Who is told, read once per pass."""
+
+    def __init__(self):
+        self._cache: dict[str, tuple[int, ...]] = {}
+
+    def holding(self, permission: str) -> tuple[int, ...]:
+        if permission not in self._cache:
+            self._cache[permission] = tuple(holders_of(permission))
+        return self._cache[permission]
+
+    def owners(self, referral: Referral) -> tuple[int, ...]:
+        if referral.assignee_id:
+            return (referral.assignee_id,)
+        return self.holding(STATE_OWNER_PERMISSION[referral.state])
+
+
+def referral_alerts_due(
+    referral: Referral, now: dt.datetime, people: People, calendar
+) -> tuple[list[AlertSpec], dt.datetime | None]:
+    """The alerts due for one referral now, and when to look again (None: nothing can fall due)."""
+    if not referral.is_open:
+        return [], None
+    due: list[AlertSpec] = []
+    later: list[dt.datetime] = []
+
+    def consider(at: dt.datetime, spec_for) -> None:
+        if at > now:
+            later.append(at)
+        elif now - at <= LOOKBACK:
+            due.append(spec_for())
+
+    line = referral.service_line
+    for clock in referral.clocks.all():
+        if clock.stopped_at or clock.paused_since or clock.due_at is None:
+            continue
+        label = TargetKind(clock.kind).label
+        stamp = f"{referral.pk}:{clock.kind}:{int(clock.started_at.timestamp())}"
+        escalate_at = calendar.add(clock.due_at, line.escalate_after_hours * 3600)
+        owners = people.owners(referral)
+        consider(
+            clock.at_risk_at,
+            lambda c=clock, lb=label, s=stamp, o=owners: AlertSpec(
+                key=f"clock_at_risk:{s}",
+                recipient_ids=o,
+                kind="clock_at_risk",
+                referral_id=referral.pk,
+                text=f"{referral.number}: {lb} is at risk (due {_local(c.due_at)}).",
+            ),
+        )
+        consider(
+            clock.due_at,
+            lambda c=clock, lb=label, s=stamp, o=owners: AlertSpec(
+                key=f"clock_breached:{s}",
+                recipient_ids=o,
+                kind="clock_breached",
+                referral_id=referral.pk,
+                level="urgent",
+                text=f"{referral.number}: {lb} is overdue (was due {_local(c.due_at)}).",
+            ),
+        )
+        consider(
+            escalate_at,
+            lambda c=clock, lb=label, s=stamp: AlertSpec(
+                key=f"clock_escalated:{s}",
+                recipient_ids=people.holding(MANAGER_PERMISSION),
+                kind="clock_escalated",
+                referral_id=referral.pk,
+                level="urgent",
+                text=f"{referral.number}: {lb} still overdue since {_local(c.due_at)}.",
+            ),
+        )
+    stale_at = referral.state_changed_at + dt.timedelta(days=line.stale_after_days)
+    consider(
+        stale_at,
+        lambda: AlertSpec(
+            key=f"stale:{referral.pk}:{referral.state}:{int(referral.state_changed_at.timestamp())}",
+            recipient_ids=people.owners(referral),
+            kind="stale",
+            referral_id=referral.pk,
+            text=(
+                f"{referral.number} has been {referral.get_state_display().lower()} for "
+                f"{line.stale_after_days} days."
+            ),
+        ),
+    )
+    return [spec for spec in due if spec.recipient_ids], min(later, default=None)
+
+
+def _local(at: dt.datetime) -> str:
+    from django.utils import timezone
+
+    return timezone.localtime(at).strftime("%b %-d %H:%M")
+
+
+def referrals_watch(now: dt.datetime) -> int:
+    """Handle every referral whose check is due, in batches; returns how many."""
+    people = People()
+    calendar = practice_calendar()
+    handled = 0
+    while True:
+        ids = rows_claim(
+            Referral.objects.filter(next_check_at__lte=now).order_by(),
+            now=now,
+            limit=BATCH,
+            lease_field="check_lease_until",
+        )
+        if not ids:
+            return handled
+        _watch_batch(ids, now, people, calendar)
+        handled += len(ids)
+
+
+def _watch_batch(ids: list[int], now: dt.datetime, people: People, calendar) -> None:
+    referrals = (
+        Referral.objects.filter(pk__in=ids)
+        .select_related("service_line")
+        .only(
+            "id",
+            "state",
+            "state_changed_at",
+            "assignee_id",
+            "next_check_at",
+            "service_line__escalate_after_hours",
+            "service_line__stale_after_days",
+        )
+        .prefetch_related(Prefetch("clocks", queryset=ReferralClock.objects.order_by()))
+    )
+    specs, next_checks = [], {}
+    for referral in referrals:
+        due, next_at = referral_alerts_due(referral, now, people, calendar)
+        specs.extend(due)
+        next_checks[referral.pk] = (referral.next_check_at, next_at)
+    with transaction.atomic():
+        alerts_raise(specs=specs, now=now)
+        for referral_id, (seen, next_at) in next_checks.items():
+            # Only if nothing changed the referral meanwhile (a change sets a newer check time).
+            Referral.objects.filter(pk=referral_id, next_check_at=seen).update(
+                next_check_at=next_at, check_lease_until=None
+            )
+        Referral.objects.filter(pk__in=ids, check_lease_until__isnull=False).update(
+            check_lease_until=None
+        )
+
+
+JOBS = [Job("referrals_watch", referrals_watch)]
