@@ -189,6 +189,8 @@ class Population:
             "interpreter_needed": interpreter,
             "sms_consent": rng.random() < 0.65,
             "email_consent": has_email and rng.random() < 0.6,
+            "sms_opted_out_at": None,
+            "time_zone": "",
         }
         payer, plan, needs_authorization = self._plan(age)
         coverage = None
