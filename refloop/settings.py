@@ -147,11 +147,16 @@ STORAGES = {
 REFLOOP_MAX_UPLOAD_BYTES = int(os.environ.get("REFLOOP_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = REFLOOP_MAX_UPLOAD_BYTES + 1024 * 1024
 
-TASKS = {
-    "default": {
-        "BACKEND": os.environ.get("TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
-    }
-}
+# One-off jobs: the database backend by default (no other server); the Redis backend of
+# django-tasks-rq when one machine is not enough (TASK_BACKEND=django_tasks_rq.RQBackend,
+# REDIS_URL=redis://host:6379/0). Workers: `manage.py db_worker` or
+# `manage.py rqworker --job-class django_tasks_rq.Job` (refloop_run picks the right one).
+TASK_BACKEND = os.environ.get("TASK_BACKEND", "django_tasks_db.DatabaseBackend")
+TASKS = {"default": {"BACKEND": TASK_BACKEND}}
+if TASK_BACKEND == "django_tasks_rq.RQBackend":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS["default"]["QUEUES"] = ["default"]
+    RQ_QUEUES = {"default": {"URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "outbox"

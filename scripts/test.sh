@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# The whole suite: lint, then pytest on SQLite, then pytest on a throwaway PostgreSQL cluster.
+# The whole suite: lint, then pytest on SQLite, then pytest on a throwaway PostgreSQL cluster
+# (a throwaway Redis serves the Redis task backend's smoke test in both runs).
 # REFLOOP_REQUIRE_POSTGRES=1 (CI sets it) turns a missing PostgreSQL into a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-cluster.sh
+source scripts/redis-server.sh
 VENV=.venv
 
 echo "== lint (ruff)"
 $VENV/bin/ruff check .
 $VENV/bin/ruff format --check .
+
+# The Redis task backend's smoke test needs a Redis server (REFLOOP_REQUIRE_REDIS=1 in CI).
+if redis_start; then
+    export REFLOOP_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+elif [ "${REFLOOP_REQUIRE_REDIS:-0}" = "1" ]; then
+    echo "Redis is required (REFLOOP_REQUIRE_REDIS=1) but redis-server is not installed." >&2
+    exit 1
+else
+    echo "== Redis smoke test SKIPPED: no redis-server (Debian: apt-get install redis-server)."
+fi
 
 echo "== tests on SQLite"
 (unset DATABASE_URL; REFLOOP_VAR_DIR="$(mktemp -d)" $VENV/bin/pytest -q "$@")

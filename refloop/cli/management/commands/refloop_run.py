@@ -1,6 +1,6 @@
-"""`make run`: the web server and a task worker together, stopped together.
+"""`make run`: the web server, a task worker and the scheduler together, stopped together.
 
-(The scheduler and the HL7 listener join this list when their issues land.)
+(The HL7 listener joins this list with issue 4.)
 """
 
 import os
@@ -9,11 +9,19 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
+def worker_command() -> list[str]:
+    """The worker for the configured task backend."""
+    if settings.TASK_BACKEND == "django_tasks_rq.RQBackend":
+        return ["rqworker", "--job-class", "django_tasks_rq.Job", "default"]
+    return ["db_worker", "--interval", "2"]
+
+
 class Command(BaseCommand):
-    help = "Serve the staff app and run a task worker until interrupted."
+    help = "Serve the staff app, run a task worker and the scheduler until interrupted."
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default=os.environ.get("REFLOOP_ADDR", "127.0.0.1:8000"))
@@ -23,7 +31,8 @@ class Command(BaseCommand):
         manage = [sys.executable, "manage.py"]
         processes = {
             "web": subprocess.Popen([*manage, "runserver", addr, "--noreload"]),
-            "worker": subprocess.Popen([*manage, "db_worker", "--interval", "2"]),
+            "worker": subprocess.Popen([*manage, *worker_command()]),
+            "scheduler": subprocess.Popen([*manage, "refloop_scheduler"]),
         }
         self.stdout.write(f"Refloop is running on http://{addr}/  (Ctrl-C stops everything)")
         signal.signal(signal.SIGTERM, _interrupt)
