@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: load the demo program at 25,000 referrals (SQLite, timed: the goal is under a minute)
 # and, on a throwaway PostgreSQL, at 25,000 (the baseline) and at BENCH_SCALE x 25,000
-# (default 40 = 1,000,000); then time the worklist, search and referral page on both in one run.
+# (default 40 = 1,000,000); then time the worklist, search and referral page on both in one run,
+# and the scheduler's passes (bench/scheduler.py) with 200,000 open referrals on the big one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-cluster.sh
@@ -44,4 +45,9 @@ for db in base big; do
         $PY bench/pages.py --label "$db" --repeat "$REPEAT" | tee -a "$results"
 done
 $PY bench/compare.py < "$results"
+
+echo "== scheduler: one pass and two at once (base as loaded; big with 200,000 open referrals)"
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/scheduler.py --label base
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_big" \
+    $PY bench/scheduler.py --label big --open "${BENCH_OPEN:-200000}"
 rm -rf "$work"

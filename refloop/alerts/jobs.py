@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Case, DateTimeField, F, Prefetch, Value, When
 
 from refloop.alerts.queries import STATE_OWNER_PERMISSION, holders_of
 from refloop.alerts.services import AlertSpec, alerts_raise
@@ -160,16 +160,18 @@ def _watch_batch(ids: list[int], now: dt.datetime, people: People, calendar) -> 
         due, next_at = referral_alerts_due(referral, now, people, calendar)
         specs.extend(due)
         next_checks[referral.pk] = (referral.next_check_at, next_at)
+    # One UPDATE for the batch. A referral changed meanwhile has a newer check time than the one
+    # we read: it keeps it, so the change is looked at on the next pass.
+    next_check = Case(
+        *[
+            When(pk=pk, next_check_at=seen, then=Value(next_at, output_field=DateTimeField()))
+            for pk, (seen, next_at) in next_checks.items()
+        ],
+        default=F("next_check_at"),
+    )
     with transaction.atomic():
         alerts_raise(specs=specs, now=now)
-        for referral_id, (seen, next_at) in next_checks.items():
-            # Only if nothing changed the referral meanwhile (a change sets a newer check time).
-            Referral.objects.filter(pk=referral_id, next_check_at=seen).update(
-                next_check_at=next_at, check_lease_until=None
-            )
-        Referral.objects.filter(pk__in=ids, check_lease_until__isnull=False).update(
-            check_lease_until=None
-        )
+        Referral.objects.filter(pk__in=ids).update(next_check_at=next_check, check_lease_until=None)
 
 
 JOBS = [Job("referrals_watch", referrals_watch)]

@@ -19,7 +19,6 @@ import json
 import random
 import time
 from dataclasses import dataclass
-from operator import itemgetter
 
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
@@ -155,11 +154,13 @@ class Writer:
         if not rows:
             return
         sql, names, adapters = self._plan(model, with_id)
-        get = (
-            (lambda row: tuple(getattr(row, name) for name in names))
-            if objects
-            else itemgetter(*names)
-        )
+        if objects:
+            get = lambda row: tuple(getattr(row, name) for name in names)  # noqa: E731
+        else:
+            # A dict row names what the story set; the rest take the field's default, as
+            # Model(**fields) would.
+            defaults = self._defaults(model, names)
+            get = lambda row: tuple(row.get(n, defaults[n]) for n in names)  # noqa: E731
         if self._copy:
             # cursor.cursor is psycopg's own cursor, under Django's wrapper: same transaction.
             with cursor.cursor.copy(sql) as copy:
@@ -179,6 +180,10 @@ class Writer:
             values.append(value)
         for start in range(0, len(values), BATCH):
             cursor.executemany(sql, values[start : start + BATCH])
+
+    def _defaults(self, model, names):
+        by_attname = {f.attname: f for f in model._meta.concrete_fields}
+        return {name: by_attname[name].get_default() for name in names}
 
     def _plan(self, model, with_id: bool):
         key = (model, with_id)
