@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "refloop.web.context.roles",
+                "refloop.web.context.alerts",
             ],
         },
     }
@@ -166,7 +167,10 @@ OTP_TOTP_ISSUER = "Refloop"
 # The modules whose JOBS the scheduler runs (refloop_scheduler).
 REFLOOP_SCHEDULER_JOBS = [
     "refloop.alerts.jobs",
+    "refloop.access.jobs",
 ]
+# E-mail each person their new alerts (one message a pass; referral numbers only, no PHI).
+REFLOOP_ALERT_EMAIL = os.environ.get("REFLOOP_ALERT_EMAIL", "") in {"1", "true", "yes"}
 # The practice as patients and referrers know it: texts and letters name it (never the service).
 REFLOOP_PRACTICE_NAME = os.environ.get("REFLOOP_PRACTICE_NAME", "Riverside Specialty Care")
 REFLOOP_PRACTICE_PHONE = os.environ.get("REFLOOP_PRACTICE_PHONE", "(555) 010-2000")

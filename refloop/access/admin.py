@@ -3,7 +3,7 @@ referral's state): the admin shows them and writes the access log, nothing more.
 
 from django.contrib import admin
 
-from refloop.access.models import Appointment
+from refloop.access.models import Appointment, Authorization, ContactAttempt, PayerRule
 from refloop.core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin
 from refloop.referrals.admin import ReferralNumberSearchMixin
 
@@ -20,3 +20,40 @@ class AppointmentAdmin(
     list_filter = ("outcome",)
     date_hierarchy = "starts_at"
     ordering = ("-starts_at",)
+
+
+# Authorization and patient contact ------------------------------------------------------------
+
+
+@admin.register(PayerRule)
+class PayerRuleAdmin(admin.ModelAdmin):
+    """The practice keeps which payers require prior authorization, per service line."""
+
+    list_display = ("service_line", "payer", "requires_authorization")
+    list_filter = ("service_line", "requires_authorization")
+    search_fields = ("payer",)
+
+
+@admin.register(Authorization)
+class AuthorizationAdmin(
+    ReferralNumberSearchMixin, AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    access_log_object_type = "authorization"
+    access_log_patient = "referral.patient_id"
+
+    list_display = ("id", "referral", "status", "number", "valid_from", "valid_to", "due_at")
+    list_select_related = ("referral",)
+    list_filter = ("status",)
+
+
+@admin.register(ContactAttempt)
+class ContactAttemptAdmin(
+    ReferralNumberSearchMixin, AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    access_log_object_type = "contact_attempt"
+    access_log_patient = "referral.patient_id"
+
+    list_display = ("id", "referral", "channel", "outcome", "occurred_at", "by")
+    list_select_related = ("referral", "by")
+    list_filter = ("channel", "outcome")
+    date_hierarchy = "occurred_at"

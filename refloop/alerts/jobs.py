@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Prefetch, Value, When
+from django.urls import reverse
 
+from refloop.alerts.models import Alert
 from refloop.alerts.queries import STATE_OWNER_PERMISSION, holders_of
 from refloop.alerts.services import AlertSpec, alerts_raise
 from refloop.core.calendar import practice_calendar
 from refloop.core.scheduling import Job, rows_claim
 from refloop.directory.enums import TargetKind
+from refloop.messaging.enums import Audience, MessageChannel, Purpose
+from refloop.messaging.services import message_queue
 from refloop.referrals.models import Referral, ReferralClock
 
 # A crossing older than this is not alerted (the scheduler was off, or the demo's history):
@@ -174,4 +179,66 @@ def _watch_batch(ids: list[int], now: dt.datetime, people: People, calendar) -> 
         Referral.objects.filter(pk__in=ids).update(next_check_at=next_check, check_lease_until=None)
 
 
-JOBS = [Job("referrals_watch", referrals_watch)]
+# E-mail of new alerts ------------------------------------------------------------------------
+
+EMAIL_LOOKBACK = dt.timedelta(days=1)  # alerts raised while e-mail was off are not sent later
+
+
+def alerts_email(now: dt.datetime) -> int:
+    """E-mail each person their new (unread, not yet e-mailed) alerts in one message. The
+    message names referral numbers only. Returns how many messages were queued."""
+    if not settings.REFLOOP_ALERT_EMAIL:
+        return 0
+    rows = (
+        Alert.objects.filter(
+            emailed_at__isnull=True,
+            read_at__isnull=True,
+            created_at__gte=now - EMAIL_LOOKBACK,
+            recipient__is_active=True,
+        )
+        .exclude(recipient__email="")
+        .order_by("recipient_id", "id")
+        .values_list("id", "recipient_id", "recipient__email", "referral_id", "kind")
+    )
+    per_person: dict[int, list] = {}
+    for row in rows:
+        per_person.setdefault(row[1], []).append(row)
+    return sum(_alerts_email_one(alerts, now) for alerts in per_person.values())
+
+
+def _alerts_email_one(alerts: list, now: dt.datetime) -> int:
+    # The key is the oldest alert of the message: two schedulers reading the same alerts queue
+    # one message; one that saw an extra alert leaves it for the next pass.
+    first_id, recipient_id, email = alerts[0][0], alerts[0][1], alerts[0][2]
+    count = len(alerts)
+    lines = [
+        f"- {Referral(pk=referral_id).number if referral_id else 'General'}: "
+        f"{kind.replace('_', ' ')}"
+        for _, _, _, referral_id, kind in alerts
+    ]
+    body = "\n".join(
+        [
+            f"You have {count} new alert{'s' if count != 1 else ''} in Refloop:",
+            "",
+            *lines,
+            "",
+            f"See them: {settings.REFLOOP_BASE_URL}{reverse('alerts')}",
+        ]
+    )
+    with transaction.atomic():
+        _, created = message_queue(
+            audience=Audience.STAFF,
+            purpose=Purpose.ALERT,
+            channel=MessageChannel.EMAIL,
+            to_address=email,
+            subject=f"Refloop: {count} new alert{'s' if count != 1 else ''}",
+            body=body,
+            dedupe_key=f"alerts-email:{recipient_id}:{first_id}",
+        )
+        if not created:
+            return 0
+        Alert.objects.filter(pk__in=[a[0] for a in alerts]).update(emailed_at=now)
+    return 1
+
+
+JOBS = [Job("referrals_watch", referrals_watch), Job("alerts_email", alerts_email)]

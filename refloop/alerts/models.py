@@ -32,7 +32,15 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at", "created_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "created_at"]),
+            # The e-mail job's read: only alerts not yet e-mailed.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(emailed_at__isnull=True),
+                name="alert_to_email",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["key", "recipient"], name="alert_once_per_person")
         ]

@@ -13,8 +13,23 @@ from dataclasses import dataclass
 from django import forms
 from django.core.exceptions import ValidationError
 
-from refloop.access.models import Appointment
-from refloop.access.services import appointment_book, appointment_record_outcome
+from refloop.access.models import (
+    Appointment,
+    AuthorizationStatus,
+    ContactChannel,
+    ContactOutcome,
+)
+from refloop.access.models.contact import CHANNEL_OUTCOMES
+from refloop.access.services import (
+    appointment_book,
+    appointment_record_outcome,
+    authorization_approve,
+    authorization_deny,
+    authorization_start,
+    authorization_submit,
+    contact_attempt_record,
+)
+from refloop.access.services.authorization import STARTABLE_STATES as AUTHORIZATION_STATES
 from refloop.directory.enums import DocumentKind, OrganizationKind
 from refloop.directory.models import Clinician, ServiceLine
 from refloop.loop.models import ReportSent
@@ -45,6 +60,7 @@ from refloop.referrals.services import (
 )
 from refloop.referrals.services.lifecycle import MILESTONE_PERMISSION
 from refloop.web.forms import (
+    DATE_INPUT,
     DATETIME_INPUT,
     ClinicianChoiceField,
     PersonChoiceField,
@@ -489,6 +505,168 @@ ACTIONS: dict[str, Action] = {
         ),
     ]
 }
+
+
+# Authorization and patient contact (sections _authorization.html and _contact.html) -----------
+
+
+class AuthorizationWhenForm(ActionForm):
+    occurred_at = forms.DateTimeField(
+        required=False, widget=DATETIME_INPUT, label="When", help_text="Leave empty for now."
+    )
+
+
+class AuthorizationApproveForm(AuthorizationWhenForm):
+    number = forms.CharField(max_length=60, label="Authorization number")
+    valid_from = forms.DateField(widget=DATE_INPUT, label="Valid from")
+    valid_to = forms.DateField(widget=DATE_INPUT, label="Valid to")
+    field_order = ["number", "valid_from", "valid_to", "occurred_at"]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("valid_from"), data.get("valid_to")
+        if start and end and end < start:
+            self.add_error("valid_to", "The validity ends before it starts.")
+        return data
+
+
+class AuthorizationDenyForm(AuthorizationWhenForm):
+    reason = forms.CharField(max_length=300, label="Payer's reason")
+    field_order = ["reason", "occurred_at"]
+
+
+class ContactAttemptForm(AuthorizationWhenForm):
+    channel = forms.ChoiceField(choices=ContactChannel.choices, label="How")
+    outcome = forms.ChoiceField(choices=ContactOutcome.choices, label="Outcome")
+    note = forms.CharField(required=False, max_length=500, label="Note")
+    field_order = ["channel", "outcome", "note", "occurred_at"]
+
+    def clean(self):
+        data = super().clean()
+        channel, outcome = data.get("channel"), data.get("outcome")
+        if channel and outcome and outcome not in CHANNEL_OUTCOMES[channel]:
+            self.add_error("outcome", "That outcome does not fit how the patient was contacted.")
+        return data
+
+
+def _authorization_in(*statuses):
+    """Offered to schedulers on an open referral whose authorization is in one of `statuses`
+    (None: not checked yet). The reverse one-to-one is cached on the referral: one query."""
+
+    def allowed(referral, user):
+        if not (referral.is_open and _has_any(user, ["schedule_referral"])):
+            return False
+        authorization = getattr(referral, "authorization", None)
+        if authorization is None:
+            return None in statuses and referral.state in AUTHORIZATION_STATES
+        return authorization.status in statuses
+
+    return allowed
+
+
+def _authorization_check(referral, user, data, form):
+    authorization = authorization_start(referral_id=referral.pk, actor=user)
+    return f"Authorization: {authorization.get_status_display().lower()}."
+
+
+def _authorization_submit(referral, user, data, form):
+    authorization_submit(referral_id=referral.pk, actor=user, occurred_at=data.get("occurred_at"))
+    return "Authorization recorded as submitted."
+
+
+def _authorization_approve(referral, user, data, form):
+    authorization_approve(
+        referral_id=referral.pk,
+        number=data["number"],
+        valid_from=data["valid_from"],
+        valid_to=data["valid_to"],
+        actor=user,
+        occurred_at=data.get("occurred_at"),
+        expected_version=data["version"],
+    )
+    return "Authorization approved."
+
+
+def _authorization_deny(referral, user, data, form):
+    authorization_deny(
+        referral_id=referral.pk,
+        reason=data["reason"],
+        actor=user,
+        occurred_at=data.get("occurred_at"),
+        expected_version=data["version"],
+    )
+    return "Authorization denied."
+
+
+def _contact_attempt(referral, user, data, form):
+    attempt = contact_attempt_record(
+        referral_id=referral.pk,
+        channel=data["channel"],
+        outcome=data["outcome"],
+        actor=user,
+        occurred_at=data.get("occurred_at"),
+        note=data.get("note", ""),
+        expected_version=data["version"],
+    )
+    referral.refresh_from_db(fields=["state"])
+    if referral.state == State.CANCELLED:
+        return "Contact attempt recorded; the patient could not be reached, so it is cancelled."
+    return f"Contact attempt recorded ({attempt.get_outcome_display().lower()})."
+
+
+_PENDING = (AuthorizationStatus.TO_REQUEST, AuthorizationStatus.SUBMITTED)
+_RESUBMITTABLE = (
+    AuthorizationStatus.TO_REQUEST,
+    AuthorizationStatus.DENIED,
+    AuthorizationStatus.EXPIRED,
+)
+ACTIONS.update(
+    {
+        a.name: a
+        for a in [
+            Action(
+                "authorization_check",
+                "Check authorization",
+                ActionForm,
+                _authorization_in(None),
+                _authorization_check,
+                panel=False,
+            ),
+            Action(
+                "authorization_submit",
+                "Record submitted to the payer",
+                AuthorizationWhenForm,
+                _authorization_in(*_RESUBMITTABLE),
+                _authorization_submit,
+                panel=False,
+            ),
+            Action(
+                "authorization_approve",
+                "Record approval",
+                AuthorizationApproveForm,
+                _authorization_in(*_PENDING),
+                _authorization_approve,
+                panel=False,
+            ),
+            Action(
+                "authorization_deny",
+                "Record denial",
+                AuthorizationDenyForm,
+                _authorization_in(*_PENDING),
+                _authorization_deny,
+                panel=False,
+            ),
+            Action(
+                "contact_attempt",
+                "Record a contact attempt",
+                ContactAttemptForm,
+                _open_and("schedule_referral"),
+                _contact_attempt,
+                panel=False,
+            ),
+        ]
+    }
+)
 
 
 def action_label(action: Action, referral: Referral) -> str:

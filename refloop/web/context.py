@@ -1,3 +1,4 @@
+from refloop.alerts.queries import alerts_unread_count
 from refloop.core.roles import user_roles
 
 
@@ -12,3 +13,10 @@ def roles(request):
         "can_see_phi": user.has_perm("core.view_phi"),
         "home_url": landing_url(user),
     }
+
+
+def alerts(request):
+    """The unread count for the badge in the top bar: one query, on pages for signed-in people."""
+    if not request.user.is_authenticated:
+        return {}
+    return {"alerts_unread": alerts_unread_count(user=request.user)}

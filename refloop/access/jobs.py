@@ -1,0 +1,183 @@
+"""Periodic work of access (refloop_scheduler). Each block below belongs to one part of access;
+add new work as its own block and list it in JOBS at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from refloop.access.models import Authorization, AuthorizationStatus
+from refloop.access.services.authorization import (
+    STARTABLE_STATES,
+    authorization_expire,
+    authorization_start,
+)
+from refloop.alerts.queries import holders_of
+from refloop.alerts.services import AlertSpec, alerts_raise
+from refloop.core.calendar import practice_calendar
+from refloop.core.errors import DomainError
+from refloop.core.scheduling import Job, period_claim, period_finish, rows_claim
+from refloop.referrals.enums import State
+from refloop.referrals.models import Referral
+
+log = logging.getLogger("refloop.scheduler")
+
+BATCH = 500
+# A crossing older than this is not alerted (the scheduler was off): the page shows it anyway.
+LOOKBACK = dt.timedelta(days=7)
+
+
+def _owners(referral, cache: dict) -> tuple[int, ...]:
+    """The referral's assignee, or everyone who schedules (access work is scheduling work)."""
+    if referral.assignee_id:
+        return (referral.assignee_id,)
+    if "schedulers" not in cache:
+        cache["schedulers"] = tuple(holders_of("schedule_referral"))
+    return cache["schedulers"]
+
+
+def _local(at: dt.datetime) -> str:
+    return timezone.localtime(at).strftime("%b %-d %H:%M")
+
+
+# Authorization ----------------------------------------------------------------------------------
+
+
+def authorizations_start(now: dt.datetime) -> int:
+    """Decide the authorization of accepted referrals that have none yet (one batch a pass)."""
+    ids = list(
+        Referral.objects.filter(state__in=STARTABLE_STATES, authorization__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    started = 0
+    for referral_id in ids:
+        try:
+            authorization_start(referral_id=referral_id, actor=None)
+            started += 1
+        except DomainError as error:
+            # The referral moved on meanwhile; the next pass sees it as it is then.
+            log.info("authorization start %s skipped (%s)", referral_id, error.code)
+    return started
+
+
+def authorizations_watch(now: dt.datetime) -> int:
+    """Submissions past their target are alerted; approvals past their validity with no visit
+    expire. Only the rows whose `next_check_at` has come are read."""
+    handled, cache = 0, {}
+    while True:
+        ids = rows_claim(
+            Authorization.objects.filter(next_check_at__lte=now).order_by(), now=now, limit=BATCH
+        )
+        if not ids:
+            return handled
+        for authorization_id in ids:
+            _authorization_check(authorization_id, now, cache)
+        handled += len(ids)
+
+
+def _authorization_check(authorization_id: int, now: dt.datetime, cache: dict) -> None:
+    with transaction.atomic():
+        authorization = (
+            Authorization.objects.select_related("referral")
+            .filter(pk=authorization_id, next_check_at__lte=now)
+            .first()
+        )
+        if authorization is None:  # decided meanwhile
+            return
+        spec = None
+        if authorization.status == AuthorizationStatus.SUBMITTED:
+            spec = _overdue(authorization, now, cache)
+        elif authorization.status == AuthorizationStatus.APPROVED:
+            spec = _expired(authorization, now, cache)
+        if spec is not None and spec.recipient_ids:
+            alerts_raise(specs=[spec], now=now)
+        Authorization.objects.filter(pk=authorization_id).update(
+            next_check_at=None, lease_until=None
+        )
+
+
+def _overdue(authorization, now, cache) -> AlertSpec | None:
+    referral = authorization.referral
+    if not referral.is_open or now - authorization.due_at > LOOKBACK:
+        return None
+    return AlertSpec(
+        # Once per submission: a new submission has a clock (and an alert) of its own.
+        key=f"authorization_overdue:{authorization.pk}:{int(authorization.submitted_at.timestamp())}",
+        recipient_ids=_owners(referral, cache),
+        kind="authorization_overdue",
+        referral_id=referral.pk,
+        text=f"{referral.number}: the payer's authorization decision is overdue "
+        f"(due {_local(authorization.due_at)}).",
+    )
+
+
+def _expired(authorization, now, cache) -> AlertSpec | None:
+    referral = authorization.referral
+    if not authorization_expire(authorization_id=authorization.pk, now=now):
+        return None
+    if not referral.is_open:
+        return None
+    return AlertSpec(
+        key=f"authorization_expired:{authorization.pk}:{authorization.valid_to:%Y%m%d}",
+        recipient_ids=_owners(referral, cache),
+        kind="authorization_expired",
+        referral_id=referral.pk,
+        level="urgent",
+        text=f"{referral.number}: the authorization ran out on "
+        f"{authorization.valid_to:%Y-%m-%d}, before the visit.",
+    )
+
+
+# Patient contact --------------------------------------------------------------------------------
+
+
+def contact_attempts_due(now: dt.datetime) -> int:
+    """Once an hour: alert the owner of each accepted referral whose patient nobody has tried
+    to reach for a business day (since acceptance or the last attempt)."""
+    period = timezone.localtime(now).strftime("%Y-%m-%dT%H")
+    if not period_claim(job="contact_attempts_due", period=period, now=now):
+        return 0
+    calendar = practice_calendar()
+    day = calendar.hours.seconds_per_day
+    # A business day is at least a calendar day: older than that, and newer than the lookback.
+    loose, oldest = now - dt.timedelta(days=1), now - LOOKBACK
+    candidates = (
+        Referral.objects.filter(
+            state=State.ACCEPTED, first_contact_at__isnull=True, state_changed_at__lte=loose
+        )
+        .exclude(contact_attempts__occurred_at__gt=loose)
+        .annotate(last_attempt=Max("contact_attempts__occurred_at"))
+        .filter(Q(state_changed_at__gte=oldest) | Q(last_attempt__gte=oldest))
+        .only("id", "state_changed_at", "assignee_id")
+        .order_by()
+    )
+    specs, cache = [], {}
+    for referral in candidates.iterator(chunk_size=BATCH):
+        since = max(referral.state_changed_at, referral.last_attempt or referral.state_changed_at)
+        if since < oldest or calendar.seconds_between(since, now) < day:
+            continue
+        specs.append(
+            AlertSpec(
+                key=f"contact_due:{referral.pk}:{int(since.timestamp())}",
+                recipient_ids=_owners(referral, cache),
+                kind="contact_due",
+                referral_id=referral.pk,
+                text=f"{referral.number}: contact attempts due (none since {_local(since)}).",
+            )
+        )
+    alerts_raise(specs=[s for s in specs if s.recipient_ids], now=now)
+    period_finish(job="contact_attempts_due", period=period)
+    return len(specs)
+
+
+JOBS = [
+    # Authorization and patient contact
+    Job("authorizations_start", authorizations_start),
+    Job("authorizations_watch", authorizations_watch),
+    Job("contact_attempts_due", contact_attempts_due, every=dt.timedelta(minutes=5)),
+]
