@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "refloop.messaging",
     "refloop.alerts",
     "refloop.web",
+    "refloop.portal",
     "refloop.demo",
     "refloop.cli",
 ]
@@ -161,6 +162,7 @@ OTP_TOTP_ISSUER = "Refloop"
 # The modules whose JOBS the scheduler runs (refloop_scheduler).
 REFLOOP_SCHEDULER_JOBS = [
     "refloop.alerts.jobs",
+    "refloop.access.jobs",
 ]
 # The practice as patients and referrers know it: texts and letters name it (never the service).
 REFLOOP_PRACTICE_NAME = os.environ.get("REFLOOP_PRACTICE_NAME", "Riverside Specialty Care")

@@ -3,7 +3,7 @@ referral's state): the admin shows them and writes the access log, nothing more.
 
 from django.contrib import admin
 
-from refloop.access.models import Appointment
+from refloop.access.models import Appointment, ServiceLineInstruction
 from refloop.core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin
 from refloop.referrals.admin import ReferralNumberSearchMixin
 
@@ -20,3 +20,12 @@ class AppointmentAdmin(
     list_filter = ("outcome",)
     date_hierarchy = "starts_at"
     ordering = ("-starts_at",)
+
+
+@admin.register(ServiceLineInstruction)
+class ServiceLineInstructionAdmin(admin.ModelAdmin):
+    """Visit instructions per service line and language (no patient data)."""
+
+    list_display = ("service_line", "language")
+    list_filter = ("service_line",)
+    ordering = ("service_line__name", "language")

@@ -2,5 +2,22 @@
 
 from refloop.access.models.appointments import HOLDS_SLOT, Appointment
 from refloop.access.models.calendars import Slot, SlotTemplate, ThirdNextAvailable, VisitType
+from refloop.access.models.patients import (
+    PatientLink,
+    ServiceLineInstruction,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 
-__all__ = ["HOLDS_SLOT", "Appointment", "Slot", "SlotTemplate", "ThirdNextAvailable", "VisitType"]
+__all__ = [
+    "HOLDS_SLOT",
+    "Appointment",
+    "PatientLink",
+    "ServiceLineInstruction",
+    "Slot",
+    "SlotTemplate",
+    "ThirdNextAvailable",
+    "VisitType",
+    "WaitlistEntry",
+    "WaitlistOffer",
+]

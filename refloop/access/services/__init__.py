@@ -1,5 +1,28 @@
 """Every write to access. Other apps change access only through these functions."""
 
 from refloop.access.services.appointments import appointment_book, appointment_record_outcome
+from refloop.access.services.instructions import instructions_letter_make, instructions_send
+from refloop.access.services.links import patient_link_make, patient_link_use
+from refloop.access.services.reminders import reminder_send_due
+from refloop.access.services.waitlist import (
+    waitlist_join,
+    waitlist_leave,
+    waitlist_offer_accept,
+    waitlist_offers_expire,
+    waitlist_slot_freed,
+)
 
-__all__ = ["appointment_book", "appointment_record_outcome"]
+__all__ = [
+    "appointment_book",
+    "appointment_record_outcome",
+    "instructions_letter_make",
+    "instructions_send",
+    "patient_link_make",
+    "patient_link_use",
+    "reminder_send_due",
+    "waitlist_join",
+    "waitlist_leave",
+    "waitlist_offer_accept",
+    "waitlist_offers_expire",
+    "waitlist_slot_freed",
+]
