@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "refloop.messaging",
     "refloop.alerts",
     "refloop.web",
+    "refloop.portal",
     "refloop.demo",
     "refloop.cli",
 ]

@@ -3,5 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Patients' single-use links (no login).
+    path("p/", include("refloop.portal.urls")),
     path("", include("refloop.web.urls")),
 ]

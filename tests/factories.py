@@ -141,3 +141,64 @@ def referral(
 
 def ago(**kwargs) -> dt.datetime:
     return timezone.now() - dt.timedelta(**kwargs)
+
+
+# Patient contact: calendars, booked visits, reachable patients (helper E) ----------------------
+
+
+def own_clinician(n: int | None = None) -> Clinician:
+    n = n or next(_seq)
+    return Clinician.objects.create(first_name="Sam", last_name=f"Specialist{n}", credentials="MD")
+
+
+def new_consult_type(line: ServiceLine):
+    from refloop.access.models import VisitType
+
+    visit_type, _ = VisitType.objects.get_or_create(
+        service_line=line,
+        code="new",
+        defaults={"name": "New consult", "minutes": 30, "for_new_referrals": True},
+    )
+    return visit_type
+
+
+def open_slot(*, line: ServiceLine, starts_at: dt.datetime, clinician=None, held=False):
+    from refloop.access.models import Slot
+
+    return Slot.objects.create(
+        service_line=line,
+        clinician=clinician or own_clinician(),
+        visit_type=new_consult_type(line),
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(minutes=30),
+        location="Building B, 2nd floor",
+        held_for_urgent=held,
+    )
+
+
+def patient_reachable(referral, *, sms=True, email=True, language="English", tz=""):
+    """Give the referral's patient a phone and e-mail, with consent as asked."""
+    patient = referral.patient
+    patient.phone, patient.email = "+15550100123", f"patient{patient.pk}@example.org"
+    patient.sms_consent, patient.email_consent = sms, email
+    patient.preferred_language, patient.time_zone = language, tz
+    patient.save()
+    return patient
+
+
+def booked(referral, *, slot=None, starts_at=None, actor=None):
+    """Triage and accept the referral (as the system), then book it onto `slot` (or a time)."""
+    from refloop.access.services import appointment_book
+    from refloop.referrals.enums import State
+    from refloop.referrals.services import referral_transition
+
+    for state in (State.TRIAGE, State.ACCEPTED):
+        referral_transition(referral_id=referral.pk, to_state=state, actor=None)
+    return appointment_book(
+        referral_id=referral.pk,
+        starts_at=slot.starts_at if slot else starts_at,
+        slot_id=slot.pk if slot else None,
+        clinician_id=slot.clinician_id if slot else None,
+        location=slot.location if slot else "Suite 4",
+        actor=actor,
+    )

@@ -3,7 +3,13 @@ referral's state): the admin shows them and writes the access log, nothing more.
 
 from django.contrib import admin
 
-from refloop.access.models import Appointment, Authorization, ContactAttempt, PayerRule
+from refloop.access.models import (
+    Appointment,
+    Authorization,
+    ContactAttempt,
+    PayerRule,
+    ServiceLineInstruction,
+)
 from refloop.core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin
 from refloop.referrals.admin import ReferralNumberSearchMixin
 
@@ -57,3 +63,12 @@ class ContactAttemptAdmin(
     list_select_related = ("referral", "by")
     list_filter = ("channel", "outcome")
     date_hierarchy = "occurred_at"
+
+
+@admin.register(ServiceLineInstruction)
+class ServiceLineInstructionAdmin(admin.ModelAdmin):
+    """Visit instructions per service line and language (no patient data)."""
+
+    list_display = ("service_line", "language")
+    list_filter = ("service_line",)
+    ordering = ("service_line__name", "language")

@@ -8,12 +8,19 @@ def client_ip(request) -> str | None:
 
 
 def access_log_write(
-    *, request, action: str, object_type: str, object_id, patient_id: int | None = None
+    *,
+    request,
+    action: str,
+    object_type: str,
+    object_id,
+    patient_id: int | None = None,
+    actor_name: str = "",
 ) -> AccessLogEntry:
+    """`actor_name` names a reader who is not a signed-in person ("patient-link")."""
     user = request.user
     return AccessLogEntry.objects.create(
         user=user if user.is_authenticated else None,
-        username=user.get_username() if user.is_authenticated else "",
+        username=user.get_username() if user.is_authenticated else actor_name,
         action=action,
         object_type=object_type,
         object_id=str(object_id),

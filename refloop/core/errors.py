@@ -29,3 +29,10 @@ class Conflict(DomainError):
 
     status = 409
     code = "conflict"
+
+
+class Gone(DomainError):
+    """It existed but is over: a used or expired link, an offer someone else took."""
+
+    status = 410
+    code = "gone"

@@ -28,6 +28,9 @@ from refloop.access.services import (
     authorization_start,
     authorization_submit,
     contact_attempt_record,
+    instructions_letter_make,
+    waitlist_join,
+    waitlist_leave,
 )
 from refloop.access.services.authorization import STARTABLE_STATES as AUTHORIZATION_STATES
 from refloop.directory.enums import DocumentKind, OrganizationKind
@@ -198,6 +201,15 @@ class NoteForm(ActionForm):
 class CorrectForm(ActionForm):
     event = forms.IntegerField(widget=forms.HiddenInput)
     note = forms.CharField(max_length=500, label="What was wrong")
+
+
+class WaitlistJoinForm(ActionForm):
+    wants_before = forms.DateField(
+        required=False,
+        widget=DATE_INPUT,
+        label="Only slots before",
+        help_text="Leave empty: any slot earlier than the booked visit.",
+    )
 
 
 # Rules ----------------------------------------------------------------------------------------
@@ -372,6 +384,30 @@ def _correct(referral, user, data, form):
     return "Correction recorded."
 
 
+def _waitlist_join(referral, user, data, form):
+    waitlist_join(referral_id=referral.pk, actor=user, wants_before=data.get("wants_before"))
+    return "The patient is on the waitlist for an earlier slot."
+
+
+def _waitlist_leave(referral, user, data, form):
+    waitlist_leave(referral_id=referral.pk, actor=user)
+    return "The patient is off the waitlist."
+
+
+def _instructions_letter(referral, user, data, form):
+    from refloop.core.errors import DomainError
+
+    appointment = referral.appointments.filter(outcome=Appointment.Outcome.BOOKED).last()
+    if appointment is None:
+        raise DomainError("There is no booked visit to write instructions for.", code="not_booked")
+    instructions_letter_make(appointment_id=appointment.pk, actor=user)
+    return "Instructions letter ready to print."
+
+
+def _scheduled_and(*permissions):
+    return lambda referral, user: referral.state == State.SCHEDULED and _has_any(user, permissions)
+
+
 @dataclass(frozen=True)
 class Action:
     name: str
@@ -501,6 +537,31 @@ ACTIONS: dict[str, Action] = {
             CorrectForm,
             _always_and("correct_event"),
             _correct,
+            panel=False,
+        ),
+        # Patient contact (web/referral/_patient.html).
+        Action(
+            "waitlist_join",
+            "Join waitlist",
+            WaitlistJoinForm,
+            _scheduled_and("schedule_referral"),
+            _waitlist_join,
+            panel=False,
+        ),
+        Action(
+            "waitlist_leave",
+            "Leave waitlist",
+            ActionForm,
+            _always_and("schedule_referral"),
+            _waitlist_leave,
+            panel=False,
+        ),
+        Action(
+            "instructions_letter",
+            "Make instructions letter",
+            ActionForm,
+            _scheduled_and("schedule_referral"),
+            _instructions_letter,
             panel=False,
         ),
     ]

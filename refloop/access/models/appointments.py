@@ -36,9 +36,27 @@ class Appointment(models.Model):
     )
     booked_at = models.DateTimeField(auto_now_add=True)
 
+    # Patient contact (links, reminders): what the patient did through a link, and when the
+    # reminder job should next look at this appointment (null: no reminder left to send).
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    reschedule_requested_at = models.DateTimeField(null=True, blank=True)
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
+    reminder_lease_until = models.DateTimeField(null=True, blank=True)
+    instructions_letter = models.ForeignKey(
+        "referrals.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     class Meta:
         ordering = ["starts_at", "id"]
-        indexes = [models.Index(fields=["referral", "outcome"])]
+        indexes = [
+            models.Index(fields=["referral", "outcome"]),
+            # The reminder job's "what is due" read touches only appointments with one pending.
+            models.Index(
+                fields=["next_reminder_at"],
+                condition=Q(next_reminder_at__isnull=False),
+                name="appointment_reminder_due",
+            ),
+        ]
         constraints = [
             # A slot cannot be booked twice: the database refuses the second booking, whoever
             # races for it. A cancelled or rebooked appointment gives its slot back.

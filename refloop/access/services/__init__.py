@@ -10,6 +10,16 @@ from refloop.access.services.authorization import (
     authorization_submit,
 )
 from refloop.access.services.contact import contact_attempt_record
+from refloop.access.services.instructions import instructions_letter_make, instructions_send
+from refloop.access.services.links import patient_link_make, patient_link_use
+from refloop.access.services.reminders import reminder_send_due
+from refloop.access.services.waitlist import (
+    waitlist_join,
+    waitlist_leave,
+    waitlist_offer_accept,
+    waitlist_offers_expire,
+    waitlist_slot_freed,
+)
 
 __all__ = [
     "appointment_book",
@@ -22,4 +32,14 @@ __all__ = [
     "authorization_start",
     "authorization_submit",
     "contact_attempt_record",
+    "instructions_letter_make",
+    "instructions_send",
+    "patient_link_make",
+    "patient_link_use",
+    "reminder_send_due",
+    "waitlist_join",
+    "waitlist_leave",
+    "waitlist_offer_accept",
+    "waitlist_offers_expire",
+    "waitlist_slot_freed",
 ]

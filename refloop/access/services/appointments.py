@@ -20,8 +20,13 @@ def appointment_book(
     location: str = "",
     expected_version: int | None = None,
     occurred_at: dt.datetime | None = None,
+    slot_id: int | None = None,
 ) -> Appointment:
     """Book (or rebook) the visit: the referral becomes scheduled."""
+    # (Helper E: minimal slot_id support and the instructions hook; the scheduling helper's
+    # appointment_book replaces this.)
+    from refloop.access.services.instructions import instructions_send
+
     previous = Appointment.objects.filter(
         referral_id=referral_id, outcome=Appointment.Outcome.BOOKED
     )
@@ -34,13 +39,16 @@ def appointment_book(
         occurred_at=occurred_at,
     )
     previous.update(outcome=Appointment.Outcome.REBOOKED)
-    return Appointment.objects.create(
+    appointment = Appointment.objects.create(
         referral=referral,
         starts_at=starts_at,
         clinician_id=clinician_id,
         location=location,
         booked_by=actor,
+        slot_id=slot_id,
     )
+    instructions_send(appointment_id=appointment.pk)
+    return appointment
 
 
 OUTCOME_STATE = {

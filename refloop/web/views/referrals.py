@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from refloop.access.queries import patient_section
 from refloop.core.access_log import access_log_write
 from refloop.core.errors import Conflict, DomainError, NotAllowed
 from refloop.core.models import AccessLogEntry
@@ -103,6 +104,7 @@ def _page_context(request, referral: Referral, bound=None) -> dict:
         "checklist_statuses": ChecklistStatus.choices,
         "timeline": timeline,
         "timeline_names": timeline_names(entries=timeline),
+        "patient_contact": patient_section(referral=referral),
         "panel": panel,
         "forms": forms,
         "open_action": bound.prefix if bound else "",

@@ -1,0 +1,66 @@
+"""Reaching a patient: the channels they agreed to, their local time, texts that fit.
+
+Texts name the practice, never the clinical service, and stay under 160 characters (one SMS
+segment). Whether a queued text may go out now (quiet hours, daily limits) is decided when it is
+sent, by messaging; here we only choose what to queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+
+from refloop.messaging.enums import MessageChannel
+
+SMS_LIMIT = 160
+
+
+def patient_channels(patient) -> list[str]:
+    """SMS and e-mail the patient consented to and can be reached on (a STOP outranks consent)."""
+    channels = []
+    if patient.sms_consent and patient.phone and not patient.sms_opted_out_at:
+        channels.append(MessageChannel.SMS)
+    if patient.email_consent and patient.email:
+        channels.append(MessageChannel.EMAIL)
+    return channels
+
+
+def patient_zone(patient) -> ZoneInfo:
+    try:
+        return ZoneInfo(patient.time_zone or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def visit_when_short(at: dt.datetime, zone: ZoneInfo) -> str:
+    """ "Tue Dec 8 9:30 AM": short enough for a text."""
+    return at.astimezone(zone).strftime("%a %b %-d %-I:%M %p")
+
+
+def visit_when_long(at: dt.datetime, zone: ZoneInfo) -> str:
+    """ "Tuesday, December 8, 2026 at 9:30 AM": for e-mails, letters and pages."""
+    return at.astimezone(zone).strftime("%A, %B %-d, %Y at %-I:%M %p")
+
+
+def sms_text(message: str) -> str:
+    """ "<Practice>: <message>", the practice's name shortened if a long one would make the text
+    run over one segment (the message itself, with its link, is never cut)."""
+    practice = settings.REFLOOP_PRACTICE_NAME
+    room = SMS_LIMIT - 1 - len(message) - 2
+    if len(practice) > room:
+        practice = practice[: max(room, 0)].rstrip()
+    return f"{practice}: {message}"
+
+
+def email_subject(prefix: str = "Your appointment") -> str:
+    # Subjects carry no PHI: no service, no name, no date.
+    return f"{prefix} with {settings.REFLOOP_PRACTICE_NAME}"
+
+
+def email_footer() -> str:
+    return (
+        f"\n\nQuestions? Call {settings.REFLOOP_PRACTICE_NAME} at "
+        f"{settings.REFLOOP_PRACTICE_PHONE}.\n"
+    )
