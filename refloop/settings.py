@@ -161,6 +161,7 @@ OTP_TOTP_ISSUER = "Refloop"
 # The modules whose JOBS the scheduler runs (refloop_scheduler).
 REFLOOP_SCHEDULER_JOBS = [
     "refloop.alerts.jobs",
+    "refloop.loop.jobs",
 ]
 # The practice as patients and referrers know it: texts and letters name it (never the service).
 REFLOOP_PRACTICE_NAME = os.environ.get("REFLOOP_PRACTICE_NAME", "Riverside Specialty Care")

@@ -24,6 +24,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Gone(DomainError):
+    """A single-use or expiring thing (a link in a message) that can no longer be used."""
+
+    status = 410
+    code = "gone"
+
+
 class Conflict(DomainError):
     """Someone else changed the thing first: reload and try again."""
 
