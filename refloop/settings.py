@@ -169,6 +169,7 @@ OTP_TOTP_ISSUER = "Refloop"
 REFLOOP_SCHEDULER_JOBS = [
     "refloop.alerts.jobs",
     "refloop.access.jobs",
+    "refloop.loop.jobs",
 ]
 # E-mail each person their new alerts (one message a pass; referral numbers only, no PHI).
 REFLOOP_ALERT_EMAIL = os.environ.get("REFLOOP_ALERT_EMAIL", "") in {"1", "true", "yes"}

@@ -24,15 +24,17 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Gone(DomainError):
+    """A single-use or expiring thing that can no longer be used: a used or expired link, an
+    offer someone else took."""
+
+    status = 410
+    code = "gone"
+
+
 class Conflict(DomainError):
     """Someone else changed the thing first: reload and try again."""
 
     status = 409
     code = "conflict"
 
-
-class Gone(DomainError):
-    """It existed but is over: a used or expired link, an offer someone else took."""
-
-    status = 410
-    code = "gone"

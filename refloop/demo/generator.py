@@ -503,6 +503,11 @@ class Story:
                 "channel": channel,
                 "sent_at": at,
                 "sent_by_id": actor,
+                # Sent outside Refloop's messages in the demo's history; delivery and
+                # acknowledgement are filled in with their milestones.
+                "message_id": None,
+                "delivered_at": None,
+                "acknowledged_at": None,
             }
         )
 
@@ -897,6 +902,8 @@ def _report(s: Story) -> None:
     if rng.random() < confirmed:
         delivered = sent + dt.timedelta(minutes=rng.uniform(1, 30))
         s.milestone(Milestone.REPORT_DELIVERED, delivered, None, {"channel": channel})
+        s.reports[-1]["delivered_at"] = s.t  # the milestone's time, as recorded
         if channel != "fax" and rng.random() < 0.3:
             read = delivered + dt.timedelta(hours=s.lognormal(20.0, 1.0))
             s.milestone(Milestone.REPORT_ACKNOWLEDGED, read, None)
+            s.reports[-1]["acknowledged_at"] = s.t

@@ -35,9 +35,17 @@ from refloop.access.services import (
 from refloop.access.services.authorization import STARTABLE_STATES as AUTHORIZATION_STATES
 from refloop.directory.enums import DocumentKind, OrganizationKind
 from refloop.directory.models import Clinician, ServiceLine
-from refloop.loop.models import ReportSent
-from refloop.loop.services import report_send
+from refloop.loop.models import ConsultReport, ReportSent
+from refloop.loop.services import (
+    consult_report_send,
+    followup_set,
+    records_request,
+    report_acknowledged_record,
+    report_delivered,
+    report_send,
+)
 from refloop.referrals.enums import (
+    CHECKLIST_DONE,
     TRANSITIONS,
     BlockerKind,
     CancelReason,
@@ -209,6 +217,20 @@ class WaitlistJoinForm(ActionForm):
         widget=DATE_INPUT,
         label="Only slots before",
         help_text="Leave empty: any slot earlier than the booked visit.",
+    )
+
+
+class ReportSentForm(ActionForm):
+    report_sent = forms.IntegerField(widget=forms.HiddenInput)
+    occurred_at = forms.DateTimeField(
+        required=False, widget=DATETIME_INPUT, label="When", help_text="Leave empty for now."
+    )
+
+
+class FollowUpForm(ActionForm):
+    item = forms.IntegerField(widget=forms.HiddenInput)
+    done = forms.TypedChoiceField(
+        choices=[("1", "Done"), ("0", "Not done")], coerce=lambda v: v == "1"
     )
 
 
@@ -408,6 +430,64 @@ def _scheduled_and(*permissions):
     return lambda referral, user: referral.state == State.SCHEDULED and _has_any(user, permissions)
 
 
+def _records_missing(referral, user) -> bool:
+    return (
+        referral.is_open
+        and _has_any(user, ["receive_referral", "schedule_referral"])
+        and any(item.status not in CHECKLIST_DONE for item in referral.checklist.all())
+    )
+
+
+def _records_request(referral, user, data, form):
+    records_request(referral_id=referral.pk, actor=user)
+    return "Missing records asked of the referrer."
+
+
+def _report_draft_ready(referral, user) -> bool:
+    return (
+        can_move(referral, user, State.CLOSED)
+        and ConsultReport.objects.filter(
+            referral_id=referral.pk, status=ConsultReport.Status.DRAFT
+        ).exists()
+    )
+
+
+def _report_send_written(referral, user, data, form):
+    consult_report_send(referral_id=referral.pk, actor=user, expected_version=data["version"])
+    return "Report sent to the referrer; the referral is closed."
+
+
+def _report_sent_row(referral, data) -> int:
+    from refloop.core.errors import NotFound
+
+    if not referral.reports_sent.filter(pk=data["report_sent"]).exists():
+        raise NotFound("No such report on this referral.")
+    return data["report_sent"]
+
+
+def _report_delivered(referral, user, data, form):
+    from django.utils import timezone
+
+    report_delivered(
+        report_sent_id=_report_sent_row(referral, data),
+        at=data.get("occurred_at") or timezone.now(),
+        actor=user,
+    )
+    return "Delivery recorded."
+
+
+def _report_acknowledged(referral, user, data, form):
+    report_acknowledged_record(
+        report_sent_id=_report_sent_row(referral, data), actor=user, at=data.get("occurred_at")
+    )
+    return "Acknowledgement recorded."
+
+
+def _followup(referral, user, data, form):
+    followup_set(item_id=data["item"], referral_id=referral.pk, done=data["done"], actor=user)
+    return "Follow-up updated."
+
+
 @dataclass(frozen=True)
 class Action:
     name: str
@@ -489,6 +569,45 @@ ACTIONS: dict[str, Action] = {
             _moves_to(State.CLOSED),
             _report,
             style="primary",
+        ),
+        Action(
+            "records_request",
+            "Ask the referrer for the missing records",
+            ActionForm,
+            _records_missing,
+            _records_request,
+        ),
+        Action(
+            "report_send_written",
+            "Send the report",
+            ActionForm,
+            _report_draft_ready,
+            _report_send_written,
+            style="primary",
+        ),
+        Action(
+            "report_delivered",
+            "Record delivery confirmed",
+            ReportSentForm,
+            lambda r, u: r.state == State.CLOSED and _has_any(u, ["close_referral"]),
+            _report_delivered,
+            panel=False,
+        ),
+        Action(
+            "report_acknowledged",
+            "Record acknowledged",
+            ReportSentForm,
+            lambda r, u: r.state == State.CLOSED and _has_any(u, ["close_referral"]),
+            _report_acknowledged,
+            panel=False,
+        ),
+        Action(
+            "followup",
+            "Update follow-up",
+            FollowUpForm,
+            _always_and("schedule_referral", "close_referral"),
+            _followup,
+            panel=False,
         ),
         Action(
             "cancel",

@@ -370,3 +370,18 @@ class TokenForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+class ConsultReportForm(forms.Form):
+    """The consult report's sections (loop.models.REPORT_SECTIONS), as drafted."""
+
+    findings = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=20000)
+    recommendations = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 5}), max_length=20000
+    )
+    next_steps = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=20000
+    )
+    whom_to_call = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from refloop.web.views import alerts, auth, oversight, referrals, worklist
+from refloop.web.views import alerts, auth, loop, oversight, referrals, worklist
 
 urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("referrals/new/", referrals.referral_new, name="referral_new"),
     path("referrals/<int:pk>/", referrals.referral_detail, name="referral_detail"),
     path("referrals/<int:pk>/do/<slug:action>/", referrals.referral_act, name="referral_act"),
+    path("referrals/<int:pk>/report/", loop.report_write, name="report_write"),
+    path("r/ack/<str:token>/", loop.report_ack, name="report_ack"),
     path("documents/<int:pk>/", referrals.document_view, name="document_view"),
     path("documents/<int:pk>/original/", referrals.document_original, name="document_original"),
     path("access-log/", oversight.access_log, name="access_log"),

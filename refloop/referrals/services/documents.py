@@ -136,7 +136,11 @@ def files_removed_on_failure():
         _written.reset(token)
 
 
-def document_add(*, referral_id: int, incoming: IncomingDocument, actor) -> Document:
+def document_add(
+    *, referral_id: int, incoming: IncomingDocument, actor, match_checklist: bool = True
+) -> Document:
+    """Store a document on the referral. Letters we write ourselves (a records request, a decline
+    letter) pass match_checklist=False: they must never tick off an item the sender owes us."""
     from refloop.referrals.services.lifecycle import event_append, referral_claim, require
 
     require(actor, "receive_referral", "schedule_referral", "close_referral")
@@ -152,7 +156,8 @@ def document_add(*, referral_id: int, incoming: IncomingDocument, actor) -> Docu
             code=document.kind,
             details={"document_id": document.pk},
         )
-        checklist_match(referral=referral, document=document, actor=actor)
+        if match_checklist:
+            checklist_match(referral=referral, document=document, actor=actor)
     return document
 
 

@@ -12,6 +12,8 @@ from refloop.access.queries import patient_section
 from refloop.core.access_log import access_log_write
 from refloop.core.errors import Conflict, DomainError, NotAllowed
 from refloop.core.models import AccessLogEntry
+from refloop.loop.queries import loop_for_page
+from refloop.loop.services.reports import WRITABLE_STATES
 from refloop.referrals.enums import BlockerKind, ChecklistStatus
 from refloop.referrals.models import Document, Referral
 from refloop.referrals.queries import (
@@ -107,6 +109,8 @@ def _page_context(request, referral: Referral, bound=None) -> dict:
         "patient_contact": patient_section(referral=referral),
         "panel": panel,
         "forms": forms,
+        "loop": loop_for_page(referral_id=referral.pk),
+        "report_writable_states": WRITABLE_STATES,
         "open_action": bound.prefix if bound else "",
         # Forms typed straight into the page's sections show their errors at the top.
         "bound_errors": bound.errors
