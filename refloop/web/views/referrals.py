@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from refloop.core.access_log import access_log_write
 from refloop.core.errors import Conflict, DomainError, NotAllowed
 from refloop.core.models import AccessLogEntry
+from refloop.messaging.queries import messages_for_referral
 from refloop.referrals.enums import BlockerKind, ChecklistStatus
 from refloop.referrals.models import Document, Referral
 from refloop.referrals.queries import (
@@ -105,6 +106,7 @@ def _page_context(request, referral: Referral, bound=None) -> dict:
         "timeline_names": timeline_names(entries=timeline),
         "panel": panel,
         "forms": forms,
+        "outbound_messages": messages_for_referral(referral_id=referral.pk),
         "open_action": bound.prefix if bound else "",
         # Forms typed straight into the page's sections show their errors at the top.
         "bound_errors": bound.errors
