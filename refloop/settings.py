@@ -170,6 +170,7 @@ REFLOOP_SCHEDULER_JOBS = [
     "refloop.alerts.jobs",
     "refloop.access.jobs",
     "refloop.loop.jobs",
+    "refloop.messaging.jobs",
 ]
 # E-mail each person their new alerts (one message a pass; referral numbers only, no PHI).
 REFLOOP_ALERT_EMAIL = os.environ.get("REFLOOP_ALERT_EMAIL", "") in {"1", "true", "yes"}
@@ -181,6 +182,30 @@ REFLOOP_PRACTICE_ADDRESS = os.environ.get(
 )
 # Links in texts, e-mails and faxes point here (patients and referrers follow them without a login).
 REFLOOP_BASE_URL = os.environ.get("REFLOOP_BASE_URL", "http://127.0.0.1:8000")
+
+# Channels (refloop.messaging.backends): "outbox" records what would be sent and sends nothing;
+# "twilio" sends texts through Twilio's Messages API; or a dotted path to a backend class.
+REFLOOP_SMS_BACKEND = os.environ.get("REFLOOP_SMS_BACKEND", "outbox")
+REFLOOP_FAX_BACKEND = os.environ.get("REFLOOP_FAX_BACKEND", "outbox")
+REFLOOP_DIRECT_BACKEND = os.environ.get("REFLOOP_DIRECT_BACKEND", "outbox")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@refloop.invalid")
+REFLOOP_MAIL_DOMAIN = os.environ.get("REFLOOP_MAIL_DOMAIN", "refloop.invalid")
+# Words a text must never contain (it could tell a stranger what the patient is seen for); the
+# service lines' names are added to these.
+REFLOOP_SMS_CLINICAL_WORDS = env_list(
+    "REFLOOP_SMS_CLINICAL_WORDS",
+    "oncology,oncologist,cancer,chemotherapy,tumor,cardiology,cardiologist,psychiatry,"
+    "psychiatrist,psychiatric,psychology,mental health,behavioral health,HIV,hepatitis,"
+    "dialysis,nephrology,neurology,urology,gynecology,obstetrics,OB/GYN,fertility,"
+    "pregnancy,abortion,addiction,substance use,rehab,STD,STI,sexual health,transplant,"
+    "hospice,palliative,gastroenterology,endocrinology,diabetes,dermatology,rheumatology,"
+    "pulmonology,orthopedics,surgery,surgeon,radiology,biopsy,genetic",
+)
 
 # Application logs carry ids and codes, never PHI (DESIGN.md, Privacy and security).
 LOGGING = {

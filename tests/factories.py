@@ -202,3 +202,17 @@ def booked(referral, *, slot=None, starts_at=None, actor=None):
         location=slot.location if slot else "Suite 4",
         actor=actor,
     )
+
+
+def patient(*, phone="(555) 010-4477", sms_consent=True, time_zone="", **fields):
+    from refloop.directory.models import Patient
+
+    return Patient.objects.create(
+        first_name="Robin",
+        last_name=f"Texter{next(_seq)}",
+        birth_date=dt.date(1980, 5, 17),
+        phone=phone,
+        sms_consent=sms_consent,
+        time_zone=time_zone,
+        **fields,
+    )

@@ -37,4 +37,3 @@ class Conflict(DomainError):
 
     status = 409
     code = "conflict"
-

@@ -28,6 +28,7 @@ class Purpose(models.TextChoices):
     WAITLIST_OFFER = "waitlist_offer", "Earlier slot offered"
     CONTACT = "contact", "Contact attempt"
     OPT_OUT_CONFIRMATION = "opt_out", "Opt-out confirmation"
+    SMS_REPLY = "sms_reply", "Answer to a text (HELP, START)"
     RECORDS_REQUEST = "records_request", "Missing records asked for"
     STATUS_UPDATE = "status_update", "Status update"
     DIGEST = "digest", "Daily status digest"
@@ -40,6 +41,10 @@ class Purpose(models.TextChoices):
 # instructions and waitlist offers together. A reply confirming STOP is not counted.
 COUNTED_PURPOSES = frozenset({Purpose.INSTRUCTIONS, Purpose.REMINDER, Purpose.WAITLIST_OFFER})
 
+# Answers to a text the patient just sent (STOP, START, HELP): sent at once, to whoever asked,
+# whatever the consent, the hour or the limits (CTIA expects the confirmation of STOP).
+REPLY_PURPOSES = frozenset({Purpose.OPT_OUT_CONFIRMATION, Purpose.SMS_REPLY})
+
 
 class MessageStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -48,3 +53,11 @@ class MessageStatus(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
     SUPPRESSED = "suppressed", "Not sent (rule)"
+
+
+class InboundAction(models.TextChoices):
+    OPTED_OUT = "opted_out", "Opted out (STOP)"
+    OPTED_IN = "opted_in", "Opted in again (START)"
+    HELP = "help", "Answered HELP"
+    KEPT = "kept", "Kept for staff (no keyword)"
+    UNKNOWN_NUMBER = "unknown_number", "No patient has this number"

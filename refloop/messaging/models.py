@@ -2,7 +2,13 @@ from django.db import models
 from django.db.models import Q
 
 from refloop.directory.models import Clinician, Patient
-from refloop.messaging.enums import Audience, MessageChannel, MessageStatus, Purpose
+from refloop.messaging.enums import (
+    Audience,
+    InboundAction,
+    MessageChannel,
+    MessageStatus,
+    Purpose,
+)
 from refloop.referrals.models import Document, Referral
 
 
@@ -66,3 +72,31 @@ class OutboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_purpose_display()} by {self.get_channel_display()} ({self.status})"
+
+
+class InboundMessage(models.Model):
+    """A text a patient (or anyone) sent to the practice's number, kept whatever it said: STOP and
+    its kin act at once; anything else, or a number nobody has, waits here for staff."""
+
+    channel = models.CharField(
+        max_length=10, choices=MessageChannel.choices, default=MessageChannel.SMS
+    )
+    from_address = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+    # The provider's id (Twilio's MessageSid): a webhook delivered twice acts once.
+    provider_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="inbound_messages"
+    )
+    action = models.CharField(max_length=20, choices=InboundAction.choices)
+    reply = models.ForeignKey(
+        OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["action", "received_at"])]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} received {self.received_at:%Y-%m-%d %H:%M}"

@@ -14,6 +14,7 @@ from refloop.core.errors import Conflict, DomainError, NotAllowed
 from refloop.core.models import AccessLogEntry
 from refloop.loop.queries import loop_for_page
 from refloop.loop.services.reports import WRITABLE_STATES
+from refloop.messaging.queries import messages_for_referral
 from refloop.referrals.enums import BlockerKind, ChecklistStatus
 from refloop.referrals.models import Document, Referral
 from refloop.referrals.queries import (
@@ -111,6 +112,7 @@ def _page_context(request, referral: Referral, bound=None) -> dict:
         "forms": forms,
         "loop": loop_for_page(referral_id=referral.pk),
         "report_writable_states": WRITABLE_STATES,
+        "outbound_messages": messages_for_referral(referral_id=referral.pk),
         "open_action": bound.prefix if bound else "",
         # Forms typed straight into the page's sections show their errors at the top.
         "bound_errors": bound.errors
