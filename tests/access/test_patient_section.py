@@ -67,7 +67,7 @@ def _busy(referral, line, scheduler, n: int) -> None:
             purpose="reminder",
             channel="sms",
             to_address="+15550100123",
-            body="x",
+            body=f"Riverside Specialty Care: reminder {i}.",
             referral_id=referral.pk,
             dedupe_key=f"test:{referral.pk}:{i}",
         )
