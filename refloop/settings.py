@@ -161,7 +161,14 @@ OTP_TOTP_ISSUER = "Refloop"
 # The modules whose JOBS the scheduler runs (refloop_scheduler).
 REFLOOP_SCHEDULER_JOBS = [
     "refloop.alerts.jobs",
+    "refloop.access.jobs",
 ]
+# Calendars: slots are made this many days ahead; a slot held for urgent referrals and still free
+# this many hours before it starts is offered to everyone; third next available is measured daily
+# at this local time.
+REFLOOP_SLOT_HORIZON_DAYS = int(os.environ.get("REFLOOP_SLOT_HORIZON_DAYS", "42"))
+REFLOOP_URGENT_HOLD_RELEASE_HOURS = int(os.environ.get("REFLOOP_URGENT_HOLD_RELEASE_HOURS", "24"))
+REFLOOP_TNA_MEASURE_TIME = os.environ.get("REFLOOP_TNA_MEASURE_TIME", "08:00")
 # The practice as patients and referrers know it: texts and letters name it (never the service).
 REFLOOP_PRACTICE_NAME = os.environ.get("REFLOOP_PRACTICE_NAME", "Riverside Specialty Care")
 REFLOOP_PRACTICE_PHONE = os.environ.get("REFLOOP_PRACTICE_PHONE", "(555) 010-2000")

@@ -471,6 +471,7 @@ class Story:
                 "starts_at": starts_at,
                 "clinician_id": self.rng.choice(self.line.specialists).pk,
                 "location": self.line.location,
+                "slot_id": None,  # the demo's visits are typed in, not booked from slots
                 "outcome": Appointment.Outcome.BOOKED,
                 "booked_by_id": actor,
                 "booked_at": self.t,

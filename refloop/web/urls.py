@@ -1,6 +1,6 @@
 from django.urls import path
 
-from refloop.web.views import auth, oversight, referrals, worklist
+from refloop.web.views import auth, calendar, oversight, referrals, worklist
 
 urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
@@ -18,4 +18,5 @@ urlpatterns = [
     path("documents/<int:pk>/original/", referrals.document_original, name="document_original"),
     path("access-log/", oversight.access_log, name="access_log"),
     path("program/", oversight.program_overview, name="program_overview"),
+    path("calendar/", calendar.calendar, name="calendar"),
 ]
