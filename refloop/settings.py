@@ -174,6 +174,12 @@ REFLOOP_SCHEDULER_JOBS = [
 ]
 # E-mail each person their new alerts (one message a pass; referral numbers only, no PHI).
 REFLOOP_ALERT_EMAIL = os.environ.get("REFLOOP_ALERT_EMAIL", "") in {"1", "true", "yes"}
+# Calendars: slots are made this many days ahead; a slot held for urgent referrals and still free
+# this many hours before it starts is offered to everyone; third next available is measured daily
+# at this local time.
+REFLOOP_SLOT_HORIZON_DAYS = int(os.environ.get("REFLOOP_SLOT_HORIZON_DAYS", "42"))
+REFLOOP_URGENT_HOLD_RELEASE_HOURS = int(os.environ.get("REFLOOP_URGENT_HOLD_RELEASE_HOURS", "24"))
+REFLOOP_TNA_MEASURE_TIME = os.environ.get("REFLOOP_TNA_MEASURE_TIME", "08:00")
 # The practice as patients and referrers know it: texts and letters name it (never the service).
 REFLOOP_PRACTICE_NAME = os.environ.get("REFLOOP_PRACTICE_NAME", "Riverside Specialty Care")
 REFLOOP_PRACTICE_PHONE = os.environ.get("REFLOOP_PRACTICE_PHONE", "(555) 010-2000")

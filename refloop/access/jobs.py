@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -17,11 +18,13 @@ from refloop.access.services.authorization import (
     authorization_expire,
     authorization_start,
 )
+from refloop.access.services.calendars import slots_generate, tna_measure, tna_measure_time
 from refloop.alerts.queries import holders_of
 from refloop.alerts.services import AlertSpec, alerts_raise
 from refloop.core.calendar import practice_calendar
 from refloop.core.errors import DomainError
 from refloop.core.scheduling import Job, period_claim, period_finish, rows_claim
+from refloop.directory.models import ServiceLine
 from refloop.referrals.enums import State
 from refloop.referrals.models import Referral
 
@@ -235,4 +238,33 @@ PATIENT_JOBS = [
     Job("waitlist_offers_watch", waitlist_offers_watch, every=dt.timedelta(minutes=1)),
 ]
 
-JOBS = [*AUTHORIZATION_AND_CONTACT_JOBS, *PATIENT_JOBS]
+
+# Calendars --------------------------------------------------------------------------------------
+
+
+def horizon_days() -> int:
+    return int(getattr(settings, "REFLOOP_SLOT_HORIZON_DAYS", 42))
+
+
+def calendars_daily(now: dt.datetime) -> int:
+    """Once a day, at the measuring time: make the slots of the coming weeks, then measure the
+    third next available. Exactly one scheduler does it (period_claim); returns rows measured."""
+    local = timezone.localtime(now)
+    day, at = local.date(), tna_measure_time()
+    if local.time() < at:
+        return 0
+    if not period_claim(job="tna", period=day.isoformat(), now=now):
+        return 0
+    lines = ServiceLine.objects.filter(active=True, uses_calendar=True).values_list("pk", flat=True)
+    for line_id in lines:
+        slots_generate(
+            service_line_id=line_id, start=day, end=day + dt.timedelta(days=horizon_days())
+        )
+    rows = tna_measure(day=day, at=at)
+    period_finish(job="tna", period=day.isoformat())
+    return len(rows)
+
+
+CALENDAR_JOBS = [Job("calendars_daily", calendars_daily, every=dt.timedelta(minutes=5))]
+
+JOBS = [*AUTHORIZATION_AND_CONTACT_JOBS, *PATIENT_JOBS, *CALENDAR_JOBS]

@@ -474,13 +474,6 @@ class Story:
                 "outcome": Appointment.Outcome.BOOKED,
                 "booked_by_id": actor,
                 "booked_at": self.t,
-                # Booked by hand (the demo's calendars are not used); no patient contact kept.
-                "slot_id": None,
-                "confirmed_at": None,
-                "reschedule_requested_at": None,
-                "next_reminder_at": None,
-                "reminder_lease_until": None,
-                "instructions_letter_id": None,
             }
         )
 

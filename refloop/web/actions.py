@@ -22,6 +22,7 @@ from refloop.access.models import (
 from refloop.access.models.contact import CHANNEL_OUTCOMES
 from refloop.access.services import (
     appointment_book,
+    appointment_no_show_rebook,
     appointment_record_outcome,
     authorization_approve,
     authorization_deny,
@@ -29,6 +30,7 @@ from refloop.access.services import (
     authorization_submit,
     contact_attempt_record,
     instructions_letter_make,
+    referral_cancel,
     waitlist_join,
     waitlist_leave,
 )
@@ -120,11 +122,20 @@ def _reason_form(reasons, *, with_line: bool = False):
 
 
 class BookForm(ActionForm):
-    starts_at = forms.DateTimeField(widget=DATETIME_INPUT, label="Appointment date and time")
+    """A free slot of the calendar (radio choices the booking template lists), or a time typed
+    in by hand where the line allows it; the service checks which."""
+
+    slot = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    starts_at = forms.DateTimeField(
+        required=False, widget=DATETIME_INPUT, label="Appointment date and time"
+    )
     clinician = ClinicianChoiceField(
         required=False, queryset=Clinician.objects.none(), empty_label="Any clinician"
     )
     location = forms.CharField(required=False, max_length=200)
+    override_authorization = forms.BooleanField(
+        required=False, label="Book anyway (I have checked the authorization problem)"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -134,6 +145,14 @@ class BookForm(ActionForm):
             .only("id", "first_name", "last_name", "credentials", "npi")
             .order_by("last_name", "first_name")
         )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("slot") and data.get("starts_at"):
+            raise ValidationError("Choose a free slot or enter a time, not both.")
+        if not data.get("slot") and not data.get("starts_at") and not self.errors:
+            raise ValidationError("Choose a free slot or enter a time.")
+        return data
 
 
 class OutcomeForm(ActionForm):
@@ -318,16 +337,53 @@ def _milestone(milestone, done: str):
     return run
 
 
+def _booking(data) -> dict:
+    if data.get("slot"):
+        return {"slot_id": data["slot"]}
+    return {
+        "starts_at": data["starts_at"],
+        "clinician_id": data["clinician"].pk if data.get("clinician") else None,
+        "location": data.get("location", ""),
+    }
+
+
 def _book(referral, user, data, form):
     appointment_book(
         referral_id=referral.pk,
-        starts_at=data["starts_at"],
         actor=user,
-        clinician_id=data["clinician"].pk if data.get("clinician") else None,
-        location=data.get("location", ""),
         expected_version=data["version"],
+        override_authorization=data.get("override_authorization", False),
+        **_booking(data),
     )
     return "Appointment booked."
+
+
+def _no_show_rebook(referral, user, data, form):
+    booked = appointment_no_show_rebook(
+        referral_id=referral.pk,
+        actor=user,
+        expected_version=data["version"],
+        override_authorization=data.get("override_authorization", False),
+        **_booking(data),
+    )
+    if booked is None:
+        return (
+            "No-show recorded; it reached the service line's limit, so the referral is cancelled."
+        )
+    return "No-show recorded and the next appointment booked."
+
+
+def _cancel(referral, user, data, form):
+    # Through access: a visit still booked is cancelled too and its slot given back.
+    referral_cancel(
+        referral_id=referral.pk,
+        reason=data.get("reason", ""),
+        actor=user,
+        note=data.get("note", ""),
+        occurred_at=data.get("occurred_at"),
+        expected_version=data["version"],
+    )
+    return "Cancelled."
 
 
 def _outcome(referral, user, data, form):
@@ -498,6 +554,8 @@ class Action:
     # Shown in the actions panel (the others live in their own section of the page).
     panel: bool = True
     style: str = ""
+    # The template that lays out the form's fields in the actions panel.
+    fields_template: str = "web/_fields.html"
 
 
 ACTIONS: dict[str, Action] = {
@@ -553,6 +611,15 @@ ACTIONS: dict[str, Action] = {
             _moves_to(State.SCHEDULED),
             _book,
             style="primary",
+            fields_template="web/referral/_booking.html",
+        ),
+        Action(
+            "no_show_rebook",
+            "Record no-show and rebook",
+            BookForm,
+            lambda r, u: r.state == State.SCHEDULED and can_move(r, u, State.NO_SHOW),
+            _no_show_rebook,
+            fields_template="web/referral/_booking.html",
         ),
         Action(
             "outcome",
@@ -614,7 +681,7 @@ ACTIONS: dict[str, Action] = {
             "Cancel referral",
             _reason_form(CancelReason),
             _moves_to(State.CANCELLED),
-            _transition(State.CANCELLED, "Cancelled."),
+            _cancel,
             style="danger",
         ),
         Action("assign", "Assign", AssignOneForm, _open_and("assign_referral"), _assign),

@@ -20,13 +20,19 @@ CONFLICT_MESSAGE = (
 
 
 def domain_error_message(error: DomainError) -> str:
-    return CONFLICT_MESSAGE if isinstance(error, Conflict) else error.message
+    # A conflict that says what happened (a slot just taken) keeps its own words.
+    generic = isinstance(error, Conflict) and error.code == Conflict.code
+    return CONFLICT_MESSAGE if generic else error.message
 
 
 def domain_error_render(request, error: DomainError, template: str, context: dict):
     # Codes only in the log: the message may quote what a user typed.
     logger.info("domain error %s (%s) on %s", error.code, error.status, request.path)
-    context = {**context, "domain_error": domain_error_message(error)}
+    context = {
+        **context,
+        "domain_error": domain_error_message(error),
+        "domain_error_code": error.code,
+    }
     return render(request, template, context, status=error.status)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from refloop.web.views import alerts, auth, loop, oversight, referrals, worklist
+from refloop.web.views import alerts, auth, calendar, loop, oversight, referrals, worklist
 
 urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
@@ -22,4 +22,5 @@ urlpatterns = [
     path("program/", oversight.program_overview, name="program_overview"),
     path("alerts/", alerts.alert_list, name="alerts"),
     path("alerts/read/", alerts.alerts_read, name="alerts_read"),
+    path("calendar/", calendar.calendar, name="calendar"),
 ]

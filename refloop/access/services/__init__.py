@@ -1,6 +1,11 @@
 """Every write to access. Other apps change access only through these functions."""
 
-from refloop.access.services.appointments import appointment_book, appointment_record_outcome
+from refloop.access.services.appointments import (
+    appointment_book,
+    appointment_no_show_rebook,
+    appointment_record_outcome,
+    referral_cancel,
+)
 from refloop.access.services.authorization import (
     authorization_approve,
     authorization_booking_problem,
@@ -9,6 +14,7 @@ from refloop.access.services.authorization import (
     authorization_start,
     authorization_submit,
 )
+from refloop.access.services.calendars import slot_withdraw, slots_generate, tna_measure
 from refloop.access.services.contact import contact_attempt_record
 from refloop.access.services.instructions import instructions_letter_make, instructions_send
 from refloop.access.services.links import patient_link_make, patient_link_use
@@ -23,8 +29,8 @@ from refloop.access.services.waitlist import (
 
 __all__ = [
     "appointment_book",
+    "appointment_no_show_rebook",
     "appointment_record_outcome",
-    # Authorization and patient contact
     "authorization_approve",
     "authorization_booking_problem",
     "authorization_deny",
@@ -36,7 +42,11 @@ __all__ = [
     "instructions_send",
     "patient_link_make",
     "patient_link_use",
+    "referral_cancel",
     "reminder_send_due",
+    "slot_withdraw",
+    "slots_generate",
+    "tna_measure",
     "waitlist_join",
     "waitlist_leave",
     "waitlist_offer_accept",

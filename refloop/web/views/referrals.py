@@ -28,6 +28,7 @@ from refloop.web.actions import ACTIONS, action_label
 from refloop.web.errors import domain_error_render
 from refloop.web.forms import IntakeForm
 from refloop.web.views import requires
+from refloop.web.views.calendar import booking_choices
 
 # Intake ---------------------------------------------------------------------------------------
 
@@ -113,6 +114,7 @@ def _page_context(request, referral: Referral, bound=None) -> dict:
         "loop": loop_for_page(referral_id=referral.pk),
         "report_writable_states": WRITABLE_STATES,
         "outbound_messages": messages_for_referral(referral_id=referral.pk),
+        "booking": booking_choices(referral, user, forms),
         "open_action": bound.prefix if bound else "",
         # Forms typed straight into the page's sections show their errors at the top.
         "bound_errors": bound.errors
