@@ -54,7 +54,10 @@ def _local(at: dt.datetime) -> str:
 def authorizations_start(now: dt.datetime) -> int:
     """Decide the authorization of accepted referrals that have none yet (one batch a pass)."""
     ids = list(
-        Referral.objects.filter(state__in=STARTABLE_STATES, authorization__isnull=True)
+        # Only referrals whose acceptance has happened by `now` (a simulated clock may be behind).
+        Referral.objects.filter(
+            state__in=STARTABLE_STATES, authorization__isnull=True, state_changed_at__lte=now
+        )
         .order_by("pk")
         .values_list("pk", flat=True)[:BATCH]
     )

@@ -73,7 +73,10 @@ import random
 from dataclasses import dataclass, field
 from functools import partial
 
-from refloop.access.models import Appointment
+from django.utils import timezone
+
+from refloop.access.models import Appointment, AuthorizationStatus
+from refloop.access.services.authorization import authorization_expires_at
 from refloop.core.roles import Role
 from refloop.demo.program import Line, Program, Referrer, weighted
 from refloop.directory.enums import DocumentKind, Priority
@@ -117,6 +120,10 @@ REDIRECT_REASONS = (
     (RedirectReason.OTHER_PROVIDER, 0.15),
     (RedirectReason.CLOSER_LOCATION, 0.15),
 )
+
+
+# How long a demo authorization is valid (payers commonly approve for 60 to 180 days).
+AUTHORIZATION_VALID = dt.timedelta(days=90)
 
 
 class Horizon(Exception):
@@ -182,6 +189,7 @@ class Story:
     documents: list[dict] = field(default_factory=list)
     appointments: list[dict] = field(default_factory=list)
     reports: list[dict] = field(default_factory=list)
+    authorizations: list[dict] = field(default_factory=list)
     t: dt.datetime = field(init=False)
     recorded: dt.datetime = field(init=False)
     wait: float = 0.0  # days from the last booking to its appointment
@@ -525,6 +533,8 @@ class Story:
         referral.next_due_at, referral.next_at_risk_at = self.book.next_times()
         # The scheduler looks at every open referral once after the load.
         referral.next_check_at = referral.state_changed_at if referral.is_open else None
+        for row in self.authorizations:
+            _authorization_settle(row, referral, self.world.now)
         referral.created_at = self.events[0]["recorded_at"]
         referral.updated_at = self.recorded
 
@@ -733,13 +743,15 @@ def _access(s: Story, later: list, records: RecordsPlan) -> None:
         s.run(agenda)
         return
 
-    if s.patient.needs_authorization and rng.random() < s.line.spec.authorization_share:
+    authorization = _authorization(s, accepted)
+    if authorization and rng.random() < s.line.spec.authorization_share:
         opened = s.work(accepted, rng.uniform(0.2, 2.0))
+        agenda.append((opened, partial(_authorization_submitted, s, authorization, opened)))
         decided = s.work(opened, s.lognormal(20.0 * max(_speed(s), 0.3), 0.8))
         approved = rng.random() < 0.93
-        kind = BlockerKind.AUTHORIZATION_PENDING
-        agenda.append((opened, partial(s.blocker_open, kind, opened, scheduler)))
-        agenda.append((decided, partial(_authorization_decided, s, decided, approved)))
+        agenda.append(
+            (decided, partial(_authorization_decided, s, decided, approved, authorization))
+        )
         if not approved:
             denied = s.work(decided, rng.uniform(0.5, 4.0))
             reason = CancelReason.INSURANCE_DENIED
@@ -747,6 +759,9 @@ def _access(s: Story, later: list, records: RecordsPlan) -> None:
             s.run(agenda)
             return
         ready = max(ready, decided)
+    elif authorization:
+        # The referring office had it approved already (the number came with the referral).
+        _authorization_approved(authorization, accepted)
 
     # Reaching the patient: some take several attempts; a few are never reached.
     if rng.random() < 0.3 + (0.15 if interpreter else 0.0):
@@ -782,10 +797,74 @@ def _access(s: Story, later: list, records: RecordsPlan) -> None:
     _visit(s)
 
 
-def _authorization_decided(s: Story, at: dt.datetime, approved: bool) -> None:
+def _authorization(s: Story, accepted: dt.datetime) -> dict | None:
+    """access.authorization_start, as the scheduler runs it on acceptance: the line's payer
+    rules (demo.operations) require one for plans that need it, on lines that ask for any."""
+    coverage = s.patient.coverage
+    required = bool(s.patient.needs_authorization and s.line.spec.authorization_share)
+    row = {
+        "referral_id": s.referral.pk,
+        "status": AuthorizationStatus.TO_REQUEST if required else AuthorizationStatus.NOT_REQUIRED,
+        "payer": coverage["payer"] if coverage else "",
+        "created_at": accepted,
+    }
+    s.authorizations.append(row)
+    return row if required else None
+
+
+def _authorization_submitted(s: Story, row: dict, at: dt.datetime) -> None:
+    s.blocker_open(BlockerKind.AUTHORIZATION_PENDING, at, s.user(Role.SCHEDULER))
+    hours = s.line.row.authorization_target_hours
+    row.update(
+        status=AuthorizationStatus.SUBMITTED,
+        submitted_at=at,
+        due_at=s.world.program.calendar.add(at, hours * 3600),
+    )
+    row["next_check_at"] = row["due_at"]
+
+
+def _authorization_approved(row: dict, at: dt.datetime) -> None:
+    valid_from = timezone.localdate(at)
+    row.update(
+        status=AuthorizationStatus.APPROVED,
+        number=f"PA{row['referral_id']:08d}",
+        valid_from=valid_from,
+        valid_to=valid_from + AUTHORIZATION_VALID,
+        decided_at=at,
+        next_check_at=authorization_expires_at(valid_from + AUTHORIZATION_VALID),
+    )
+
+
+def _authorization_settle(row: dict, referral: Referral, now: dt.datetime) -> None:
+    """What the scheduler's expiry check (access.authorization_expire) made of an approval whose
+    validity ran out before today: kept if the visit happened or is booked inside it, expired if
+    the referral ended without one. An open referral's is left for the scheduler to decide."""
+    expires_at = row.get("next_check_at")
+    if row["status"] != AuthorizationStatus.APPROVED or expires_at is None or expires_at > now:
+        return
+    if referral.completed_at is not None or (
+        referral.state == State.SCHEDULED
+        and referral.appointment_at
+        and row["valid_from"] <= timezone.localdate(referral.appointment_at) <= row["valid_to"]
+    ):
+        row["next_check_at"] = None
+    elif not referral.is_open:
+        row.update(status=AuthorizationStatus.EXPIRED, expired_at=expires_at, next_check_at=None)
+
+
+def _authorization_decided(s: Story, at: dt.datetime, approved: bool, row: dict) -> None:
     scheduler, decision = s.user(Role.SCHEDULER), "approved" if approved else "denied"
     s.milestone(Milestone.AUTHORIZATION_DECIDED, at, scheduler, {"decision": decision})
     s.blocker_resolve(BlockerKind.AUTHORIZATION_PENDING, at, scheduler, decision)
+    if approved:
+        _authorization_approved(row, at)
+    else:
+        row.update(
+            status=AuthorizationStatus.DENIED,
+            denial_reason="Not medically necessary per the payer's criteria",
+            decided_at=at,
+            next_check_at=None,
+        )
 
 
 def _reach(s: Story, at: dt.datetime, *, first_contact: bool) -> None:

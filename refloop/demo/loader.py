@@ -25,12 +25,14 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from refloop.access.models import Appointment
+from refloop.access.models import Appointment, Authorization
 from refloop.demo.files import demo_files_write
 from refloop.demo.generator import Ids, Story, World, story_tell
 from refloop.demo.logins import demo_logins_ensure
+from refloop.demo.operations import calendars_fill, operations_create
 from refloop.demo.population import Population, arrivals
 from refloop.demo.program import program_create
+from refloop.demo.showcase import showcase_run
 from refloop.directory.models import Coverage, Patient
 from refloop.loop.models import ReportSent
 from refloop.referrals.models import (
@@ -72,6 +74,7 @@ def demo_load(
     with transaction.atomic():
         users = demo_logins_ensure()
         program = program_create(rng=rng, scale=scale, now=now)
+        operations_create(program.lines)
     world = World(
         program=program,
         now=now,
@@ -101,6 +104,8 @@ def demo_load(
     if stories:
         events += writer.chunk_write(stories, population.take_new_patients())
     _sequences_reset()
+    calendars_fill(program.lines, today=timezone.localdate(now))
+    showcase_run(users=users, today=timezone.localdate(now), end=now)
     return LoadSummary(
         referrals=population.referrals_made,
         events=events,
@@ -148,6 +153,7 @@ class Writer:
             self.insert(cursor, ReferralClock, clocks, objects=True)
             self.insert(cursor, ChecklistItem, [c for s in stories for c in s.checklist])
             self.insert(cursor, ReportSent, [r for s in stories for r in s.reports])
+            self.insert(cursor, Authorization, [a for s in stories for a in s.authorizations])
         return len(events)
 
     def insert(self, cursor, model, rows, *, with_id: bool = False, objects: bool = False):

@@ -19,6 +19,7 @@ from refloop.core.roles import Role
 from refloop.demo.loader import demo_load
 from refloop.demo.logins import DEMO_LOGINS, DEMO_PASSWORD
 from refloop.demo.program import CLINICIAN_NPI_PREFIX
+from refloop.demo.showcase import SHOWCASE_REFERENCE as SHOWCASE
 from refloop.directory.enums import DocumentKind, Priority, TargetKind
 from refloop.directory.models import Clinician, Organization, ResponseTarget, ServiceLine
 from refloop.directory.validators import npi_is_valid
@@ -52,7 +53,9 @@ def _events_by_referral():
 
 
 def test_it_loads_the_program_and_referrals_over_two_years(demo):
-    assert demo.referrals == Referral.objects.count() == 500
+    # The generated history, plus the showcase referral told through the services.
+    assert demo.referrals == Referral.objects.exclude(sender_reference=SHOWCASE).count() == 500
+    assert Referral.objects.filter(sender_reference=SHOWCASE, state=State.CLOSED).exists()
     assert ServiceLine.objects.count() == 6
     for line in ServiceLine.objects.all():
         assert line.description and line.acceptance_criteria and line.exclusions
@@ -188,7 +191,10 @@ def test_it_keeps_clocks_and_rows_as_the_services_would(demo):
             referral.open_blocker_count
             == referral.blockers.filter(resolved_at__isnull=True).count()
         )
-        assert referral.version == version
+        if referral.sender_reference != SHOWCASE:
+            # The generator claims one version per event; the services sometimes claim once for
+            # several (a records request marks three checklist items in one claim).
+            assert referral.version == version
 
 
 def test_it_has_realistic_rates_and_open_work_today(demo):
@@ -232,7 +238,7 @@ def _load_and_forget(seed):
 
 def test_it_makes_the_same_data_from_the_same_seed(db):
     first = _load_and_forget(seed=11)
-    assert len(first) == 100
+    assert len(first) == 101  # 100 generated and the showcase
     assert _load_and_forget(seed=11) == first
     assert _load_and_forget(seed=12) != first
 
@@ -260,7 +266,7 @@ def test_it_loads_only_into_an_empty_database_when_asked_if_empty(db):
     out = io.StringIO()
     call_command("refloop_demo", "--scale", "0.004", "--if-empty", stdout=out)
     count = Referral.objects.count()
-    assert count == 100
+    assert count == 101  # 100 generated and the showcase
     assert "make code USER=manager" in out.getvalue()
     assert "demo" in out.getvalue().lower()
 
