@@ -50,4 +50,8 @@ echo "== scheduler: one pass and two at once (base as loaded; big with 200,000 o
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/scheduler.py --label base
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_big" \
     $PY bench/scheduler.py --label big --open "${BENCH_OPEN:-200000}"
+
+echo "== booking: 50 attempts at once on 50 slots (baseline: no contention), then on the same 10"
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/booking.py --slots 50
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/booking.py --slots 10
 rm -rf "$work"
