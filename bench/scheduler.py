@@ -3,8 +3,8 @@ that nothing was done twice. Against whatever database DATABASE_URL names (Postg
 
     DATABASE_URL=... python bench/scheduler.py --label big --open 200000
 
-With --open N, open referrals (with their clocks and blockers) are first cloned until N are open,
-so a demo load of any size can carry the backlog the issue asks for. Scenarios:
+With --open N, open referrals (with their clocks, blockers and authorizations) are first cloned
+until N are open, so a demo load of any size can carry the backlog the issue asks for. Scenarios:
 - busy minute: 2,000 referrals changed since the last pass (a very busy practice's half minute);
 - catch-up: every open referral due at once (after a bulk load, or a scheduler down for long);
 each alone and with two schedulers at once. Prints one JSON line per scenario.
@@ -29,6 +29,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from refloop.access.models import Authorization  # noqa: E402
 from refloop.alerts.models import Alert  # noqa: E402
 from refloop.messaging.models import OutboundMessage  # noqa: E402
 from refloop.referrals.enums import OPEN_STATES  # noqa: E402
@@ -51,8 +52,10 @@ def backlog_make(target_open: int) -> None:
         return
     copies = -(-(target_open - open_now) // len(source_ids))
     referral_cols = _columns(Referral, skip={"id", "sender_reference"})
-    clock_cols = _columns(ReferralClock, skip={"id", "referral_id"})
-    blocker_cols = _columns(ReferralBlocker, skip={"id", "referral_id"})
+    children = [
+        (model._meta.db_table, _columns(model, skip={"id", "referral_id"}))
+        for model in (ReferralClock, ReferralBlocker, Authorization)
+    ]
     states = tuple(str(s) for s in OPEN_STATES)
     with connection.cursor() as cursor:
         for c in range(1, copies + 1):
@@ -67,10 +70,7 @@ def backlog_make(target_open: int) -> None:
                 f"WHERE id < %s AND state IN %s ORDER BY id LIMIT %s",
                 [shift, OFFSET, states, left],
             )
-            for table, cols in (
-                ("referrals_referralclock", clock_cols),
-                ("referrals_referralblocker", blocker_cols),
-            ):
+            for table, cols in children:
                 joined = ", ".join(cols)
                 cursor.execute(
                     f"INSERT INTO {table} (referral_id, {joined}) "
