@@ -149,7 +149,7 @@ def tna_for_line(*, service_line_id: int, day: dt.date | None = None) -> TnaSumm
 
 # Patient links and the waitlist ------------------------------------------------------------
 
-# Longest token we would ever have made (token_urlsafe(32) is 43 characters).
+# Longer than any token we make (token_urlsafe(16) is 22 characters; older links had 43).
 TOKEN_MAX = 64
 
 

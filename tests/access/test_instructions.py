@@ -141,3 +141,13 @@ def test_it_makes_a_letter_on_request_for_a_patient_who_has_consent(client, refe
     appointment.refresh_from_db()
     assert appointment.instructions_letter.title == "Instructions letter"
     assert "Print instructions letter" in response.content.decode()
+
+
+def test_it_refuses_to_start_when_texts_would_not_fit(settings):
+    from refloop.access.checks import texts_fit
+
+    assert texts_fit() == []
+    settings.REFLOOP_BASE_URL = "https://referrals.a-very-long-health-system-name.example.org"
+    settings.REFLOOP_PRACTICE_NAME = "Riverside Regional Specialty Care Associates"
+    [error] = texts_fit()
+    assert error.id == "refloop.access.E001" and "REFLOOP_BASE_URL" in error.hint

@@ -69,8 +69,8 @@ def test_it_texts_one_link_and_e_mails_three(appointment):
     text, mail = sent[f"reminder:{appointment.pk}:7d"], sent[f"reminder:{appointment.pk}:7d:email"]
     assert len(text.body) < 160 and text.body.startswith(f"{PRACTICE}: ")
     assert "orthopedics" not in text.body.lower() and "orthopedics" not in mail.subject.lower()
-    assert len(re.findall(r"/p/[\w-]{43}/", text.body)) == 1
-    assert len(re.findall(r"/p/[\w-]{43}/", mail.body)) == 3
+    assert len(re.findall(r"/p/[\w-]{22}/", text.body)) == 1
+    assert len(re.findall(r"/p/[\w-]{22}/", mail.body)) == 3
     assert mail.subject == f"Reminder: your appointment with {PRACTICE}"
 
 

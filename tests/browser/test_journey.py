@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from refloop.demo.files import pdf_bytes
 from refloop.demo.loader import demo_load
 from refloop.demo.logins import DEMO_PASSWORD, demo_totp_code
-from refloop.directory.models import Clinician, Patient
+from refloop.directory.models import Clinician, Patient, ServiceLine
 from refloop.loop.models import ReportSent
 from refloop.referrals.enums import EventKind, State
 from refloop.referrals.models import Referral
@@ -215,7 +215,10 @@ def test_it_takes_a_referral_from_received_to_closed_through_the_pages(
     expect_clock(page, "Triage decision", "Met")
     sign_out(page)
 
-    # The scheduler books the visit (the patient came in a few minutes ago) and records it.
+    # The scheduler records the visit booked in the EHR (this practice's dermatology clinic books
+    # there; calendar booking has its own browser test) and, once the patient has been seen, the
+    # outcome.
+    ServiceLine.objects.filter(code="dermatology").update(uses_calendar=False)
     page = browser_page()
     sign_in(page, "scheduler")
     page.get_by_role("list", name="Queues").get_by_role("link", name="Dermatology").click()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from refloop.access.models import Appointment
 from refloop.access.services.links import patient_link_make
 from refloop.access.services.patient_channels import (
+    SMS_TEMPLATES,
     email_footer,
     email_subject,
     patient_channels,
@@ -91,7 +92,7 @@ def instructions_send(*, appointment_id: int) -> list:
             message_queue(
                 channel=MessageChannel.SMS,
                 to_address=patient.phone,
-                body=sms_text(f"your visit is {when}. Details: {link}"),
+                body=sms_text(SMS_TEMPLATES[0].format(when=when, link=link)),
                 dedupe_key=f"instructions:{appointment.pk}:sms",
                 **common,
             )

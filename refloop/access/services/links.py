@@ -29,6 +29,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+TOKEN_BYTES = 16
+
+
 def patient_link_make(
     *,
     appointment_id: int,
@@ -37,7 +40,8 @@ def patient_link_make(
     offer_id: int | None = None,
 ) -> str:
     """A new link; returns its URL (the token itself is never stored)."""
-    token = secrets.token_urlsafe(32)
+    # 128 bits: unguessable, and short enough for a text message's link.
+    token = secrets.token_urlsafe(TOKEN_BYTES)
     PatientLink.objects.create(
         token_hash=token_hash(token),
         purpose=purpose,

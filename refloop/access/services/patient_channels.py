@@ -45,13 +45,20 @@ def visit_when_long(at: dt.datetime, zone: ZoneInfo) -> str:
 
 
 def sms_text(message: str) -> str:
-    """ "<Practice>: <message>", the practice's name shortened if a long one would make the text
-    run over one segment (the message itself, with its link, is never cut)."""
-    practice = settings.REFLOOP_PRACTICE_NAME
-    room = SMS_LIMIT - 1 - len(message) - 2
-    if len(practice) > room:
-        practice = practice[: max(room, 0)].rstrip()
-    return f"{practice}: {message}"
+    """ "<Practice>: <message>". The name is never cut (every text must name the practice): the
+    `texts_fit` system check refuses, at start-up, a practice name and base URL too long for the
+    longest text we send."""
+    return f"{settings.REFLOOP_PRACTICE_NAME}: {message}"
+
+
+# The texts patients get, with the longest date they can show and a link: the system check
+# (access.checks) makes sure each one fits one segment with this practice's name and base URL.
+SMS_TEMPLATES = (
+    "your visit is {when}. Details: {link}",
+    "your visit is {when}. Confirm or change: {link}",
+    "earlier visit open {when}. Take it: {link}",
+)
+LONGEST_WHEN = "Wed Sep 30 12:30 PM"
 
 
 def email_subject(prefix: str = "Your appointment") -> str:

@@ -17,6 +17,7 @@ from django.db import transaction
 from refloop.access.models import Appointment
 from refloop.access.services.links import patient_link_make
 from refloop.access.services.patient_channels import (
+    SMS_TEMPLATES,
     email_footer,
     email_subject,
     patient_channels,
@@ -108,7 +109,7 @@ def _queue_reminder(appointment: Appointment, days: int) -> int:
         created += message_queue(
             channel=MessageChannel.SMS,
             to_address=patient.phone,
-            body=sms_text(f"your visit is {when}. Confirm or change: {link}"),
+            body=sms_text(SMS_TEMPLATES[1].format(when=when, link=link)),
             dedupe_key=key,
             **common,
         )[1]

@@ -18,6 +18,7 @@ from refloop.access.models import Appointment, Slot, VisitType, WaitlistEntry, W
 from refloop.access.queries import slot_is_taken, waitlist_candidates
 from refloop.access.services.links import patient_link_claim, patient_link_find, patient_link_make
 from refloop.access.services.patient_channels import (
+    SMS_TEMPLATES,
     email_footer,
     email_subject,
     patient_channels,
@@ -161,7 +162,7 @@ def _offer_send(offer: WaitlistOffer, entry: WaitlistEntry, patient, slot: Slot)
         message_queue(
             channel=MessageChannel.SMS,
             to_address=patient.phone,
-            body=sms_text(f"earlier visit open {when}. Take it: {link}"),
+            body=sms_text(SMS_TEMPLATES[2].format(when=when, link=link)),
             dedupe_key=f"waitlist_offer:{offer.pk}",
             **common,
         )
