@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "refloop.alerts",
     "refloop.web",
     "refloop.portal",
+    "refloop.interop",
     "refloop.demo",
     "refloop.cli",
 ]

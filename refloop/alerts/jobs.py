@@ -12,18 +12,19 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, DateTimeField, F, Prefetch, Value, When
+from django.db.models import Prefetch
 from django.urls import reverse
 
 from refloop.alerts.models import Alert
 from refloop.alerts.queries import STATE_OWNER_PERMISSION, holders_of
 from refloop.alerts.services import AlertSpec, alerts_raise
-from refloop.core.calendar import practice_calendar
-from refloop.core.scheduling import Job, rows_claim
+from refloop.core.calendar import AroundTheClock, practice_calendar
+from refloop.core.scheduling import Job
 from refloop.directory.enums import TargetKind
 from refloop.messaging.enums import Audience, MessageChannel, Purpose
 from refloop.messaging.services import message_queue
 from refloop.referrals.models import Referral, ReferralClock
+from refloop.referrals.services.checks import referral_checks_advance, referral_checks_claim
 
 # A crossing older than this is not alerted (the scheduler was off, or the demo's history):
 # the worklist shows it as breached; an alert about last month helps nobody.
@@ -70,7 +71,9 @@ def referral_alerts_due(
             continue
         label = TargetKind(clock.kind).label
         stamp = f"{referral.pk}:{clock.kind}:{int(clock.started_at.timestamp())}"
-        escalate_at = calendar.add(clock.due_at, line.escalate_after_hours * 3600)
+        # Stat targets run around the clock (DESIGN.md, Clocks): so does their escalation.
+        measure = AroundTheClock() if clock.around_the_clock else calendar
+        escalate_at = measure.add(clock.due_at, line.escalate_after_hours * 3600)
         owners = people.owners(referral)
         consider(
             clock.at_risk_at,
@@ -133,12 +136,7 @@ def referrals_watch(now: dt.datetime) -> int:
     calendar = practice_calendar()
     handled = 0
     while True:
-        ids = rows_claim(
-            Referral.objects.filter(next_check_at__lte=now).order_by(),
-            now=now,
-            limit=BATCH,
-            lease_field="check_lease_until",
-        )
+        ids = referral_checks_claim(now=now, limit=BATCH)
         if not ids:
             return handled
         _watch_batch(ids, now, people, calendar)
@@ -165,18 +163,9 @@ def _watch_batch(ids: list[int], now: dt.datetime, people: People, calendar) -> 
         due, next_at = referral_alerts_due(referral, now, people, calendar)
         specs.extend(due)
         next_checks[referral.pk] = (referral.next_check_at, next_at)
-    # One UPDATE for the batch. A referral changed meanwhile has a newer check time than the one
-    # we read: it keeps it, so the change is looked at on the next pass.
-    next_check = Case(
-        *[
-            When(pk=pk, next_check_at=seen, then=Value(next_at, output_field=DateTimeField()))
-            for pk, (seen, next_at) in next_checks.items()
-        ],
-        default=F("next_check_at"),
-    )
     with transaction.atomic():
         alerts_raise(specs=specs, now=now)
-        Referral.objects.filter(pk__in=ids).update(next_check_at=next_check, check_lease_until=None)
+        referral_checks_advance(ids=ids, next_checks=next_checks)
 
 
 # E-mail of new alerts ------------------------------------------------------------------------

@@ -15,8 +15,10 @@ def access_log_write(
     object_id,
     patient_id: int | None = None,
     actor_name: str = "",
+    path: str | None = None,
 ) -> AccessLogEntry:
-    """`actor_name` names a reader who is not a signed-in person ("patient-link")."""
+    """`actor_name` names a reader who is not a signed-in person ("patient-link"); `path` replaces
+    the request's when that carries a secret (a link's token must not be readable in the log)."""
     user = request.user
     return AccessLogEntry.objects.create(
         user=user if user.is_authenticated else None,
@@ -27,7 +29,7 @@ def access_log_write(
         patient_id=patient_id,
         ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-        path=request.path[:300],
+        path=(request.path if path is None else path)[:300],
     )
 
 

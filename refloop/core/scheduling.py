@@ -23,6 +23,9 @@ from django.utils import timezone
 from refloop.core.models import JobRun
 
 DEFAULT_LEASE = dt.timedelta(minutes=2)
+# A once-a-period job (a day's slots and measures) may run for minutes: its lease must outlast it,
+# or a second scheduler would take the period over while the first is still at work.
+PERIOD_LEASE = dt.timedelta(minutes=30)
 
 
 def scheduler_owner() -> str:
@@ -55,7 +58,7 @@ def rows_claim(
     return ids
 
 
-def period_claim(*, job: str, period: str, now: dt.datetime, lease=DEFAULT_LEASE) -> bool:
+def period_claim(*, job: str, period: str, now: dt.datetime, lease=PERIOD_LEASE) -> bool:
     """Claim a once-per-period job (say the daily third-next-available count): True for exactly
     one scheduler. A claim whose scheduler died unfinished is taken again when its lease ends."""
     owner = scheduler_owner()
@@ -75,7 +78,10 @@ def period_claim(*, job: str, period: str, now: dt.datetime, lease=DEFAULT_LEASE
 
 
 def period_finish(*, job: str, period: str) -> None:
-    JobRun.objects.filter(job=job, period=period).update(finished_at=timezone.now())
+    """Mark the period done, if this scheduler still holds it."""
+    JobRun.objects.filter(job=job, period=period, owner=scheduler_owner()).update(
+        finished_at=timezone.now()
+    )
 
 
 @dataclass(frozen=True)

@@ -650,7 +650,7 @@ OWN_FACILITIES = (
     f"{SYSTEM_NAME} Main Campus",
     f"{SYSTEM_NAME} North Clinic",
     f"{SYSTEM_NAME} Imaging Center",
-    f"{SYSTEM_NAME} Cancer Center",
+    f"{SYSTEM_NAME} Lakeside Pavilion",  # oncology: a building, not a service, on patient pages
 )
 HOSPITALS = ("Harborview General Hospital", "St. Brigid Community Hospital")
 

@@ -194,7 +194,9 @@ def line_create(spec, plans, facilities, rng, n) -> Line:
         checklist=list(spec.checklist),
         plans_accepted={plan.plan for plan in accepted},
         specialists=specialists,
-        location=f"{facility.name}, {spec.name} clinic",
+        # Where patients go; it appears on their no-login pages and texts, so it names the
+        # building and suite, never the clinical service.
+        location=f"{facility.name}, suite {210 + 10 * n}",
     )
 
 

@@ -68,6 +68,7 @@ def patient_link(request, token: str):
         object_id=link.appointment_id,
         patient_id=link.appointment.referral.patient_id,
         actor_name=ACTOR,
+        path="/p/(token)/",  # the token is a key to the visit: never written down
     )
     if request.method == "POST":
         return _use(request, link, token)

@@ -97,3 +97,18 @@ def test_it_calls_a_referral_stale_once(line, intake):
     assert stale.count() == 1  # one person holds receive_referral: intake
     assert stale.get().text == f"{referral.number} has been received for 14 days."
     assert not Alert.objects.filter(kind__startswith="clock_").exists()
+
+
+def test_it_escalates_a_stat_breach_around_the_clock(line, intake, manager):
+    from refloop.directory.enums import Priority
+
+    referral = factories.referral(line=line, actor=intake, priority=Priority.STAT)
+    clock = _ack_clock(referral)
+    assert clock.around_the_clock
+    hours = line.escalate_after_hours
+    referrals_watch(clock.due_at + MINUTE)
+    # Not a business day later: `hours` elapsed hours after the breach, nights and weekends too.
+    referrals_watch(clock.due_at + dt.timedelta(hours=hours) - MINUTE)
+    assert ("clock_escalated", "manager") not in _kinds()
+    referrals_watch(clock.due_at + dt.timedelta(hours=hours) + MINUTE)
+    assert ("clock_escalated", "manager") in _kinds()

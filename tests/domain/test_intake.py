@@ -438,3 +438,19 @@ def test_it_refuses_an_npi_that_is_not_ten_digits(npi):
 
 def test_it_makes_valid_synthetic_npis():
     assert all(npi_is_valid(factories.npi(n)) for n in range(1, 500))
+
+
+def test_it_removes_a_nested_document_when_the_outer_transaction_fails(
+    line, clinician, intake, settings
+):
+    from django.db import transaction
+
+    from refloop.referrals.services import document_add, files_removed_on_failure
+
+    referral = factories.referral(line=line, clinician=clinician, actor=intake, complete=False)
+    before = stored_files(settings)
+    with pytest.raises(RuntimeError), files_removed_on_failure(), transaction.atomic():
+        # A letter stored inside a larger piece of work (a status update job, a booking)...
+        document_add(referral_id=referral.pk, incoming=factories.notes_pdf(), actor=intake)
+        raise RuntimeError("...that fails after the document was written")
+    assert stored_files(settings) == before

@@ -53,7 +53,7 @@ def test_it_retakes_a_period_whose_scheduler_died_but_not_a_finished_one():
     assert period_claim(job="tna", period="d1", now=now)
     assert period_claim(job="tna", period="d2", now=now)
     period_finish(job="tna", period="d2")
-    later = now + dt.timedelta(minutes=10)
+    later = now + dt.timedelta(minutes=45)  # past the period lease
     assert period_claim(job="tna", period="d1", now=later)
     assert not period_claim(job="tna", period="d2", now=later)
     assert JobRun.objects.filter(job="tna").count() == 2

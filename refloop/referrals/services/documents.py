@@ -123,7 +123,10 @@ def _remove_on_rollback(field_file) -> None:
 
 @contextmanager
 def files_removed_on_failure():
-    """Around a transaction that stores documents: if it fails, the files it wrote go too."""
+    """Around a transaction that stores documents: if it fails, the files it wrote go too.
+    Nested inside another, the files of a block that succeeded are handed to the outer one, so
+    they go if the outer transaction fails later."""
+    outer = _written.get()
     written: list = []
     token = _written.set(written)
     try:
@@ -132,6 +135,9 @@ def files_removed_on_failure():
         for name, storage in written:
             storage.delete(name)
         raise
+    else:
+        if outer is not None:
+            outer.extend(written)
     finally:
         _written.reset(token)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from refloop.messaging import views
+from refloop.interop import sms_hooks as views
 
 urlpatterns = [
     path("sms/twilio/inbound/", views.twilio_inbound, name="sms_twilio_inbound"),
