@@ -8,11 +8,12 @@ sent, by messaging; here we only choose what to queue.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
 from refloop.messaging.enums import MessageChannel
+from refloop.messaging.rules import patient_zone as zone_or_default
 
 SMS_LIMIT = 160
 
@@ -28,10 +29,8 @@ def patient_channels(patient) -> list[str]:
 
 
 def patient_zone(patient) -> ZoneInfo:
-    try:
-        return ZoneInfo(patient.time_zone or settings.TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
+    """The patient's time zone, as messaging's quiet hours judge it."""
+    return zone_or_default(patient.time_zone, settings.TIME_ZONE)
 
 
 def visit_when_short(at: dt.datetime, zone: ZoneInfo) -> str:
