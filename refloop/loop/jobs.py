@@ -6,11 +6,17 @@
   First run: the cursor starts after the last event recorded more than LOOKBACK ago, and events
   that *happened* more than LOOKBACK ago are skipped at any time (the demo loads months of
   back-dated history; none of it must reach a referrer now).
+  Late commits: on PostgreSQL an event gets its id at insert, and its transaction may commit after
+  the cursor passed that id. Each pass therefore also re-reads the events at or below the cursor
+  recorded within LATE_WINDOW that have no status message yet; handling an event is idempotent
+  (the "status:<event id>" key, follow-ups unique per name, records_resolve checks the blocker).
 - referrer_digests: once a day (period_claim), yesterday's updates for digest referrers.
 - records_asks: missing records asked again, escalated, resolved.
 - followups_watch: overdue follow-ups alert the referral's owner.
 - reports_delivery: a report whose message messaging marked delivered (the provider confirmed
-  it; "sent" is not enough) gets its REPORT_DELIVERED milestone.
+  it; "sent" is not enough) gets its REPORT_DELIVERED milestone. Only reports sent within
+  DELIVERY_WATCH are looked at: reports by letter, or recorded as sent outside Refloop, are never
+  confirmed by a provider, and the undelivered set would otherwise only grow.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from refloop.loop.services import (
 )
 from refloop.loop.services.updates import UPDATE_EVENTS
 from refloop.messaging.enums import MessageStatus
+from refloop.messaging.models import OutboundMessage
 from refloop.referrals.enums import BlockerKind, EventKind, State
 from refloop.referrals.models import ReferralEvent
 from refloop.referrals.services import files_removed_on_failure
@@ -44,7 +51,15 @@ LOOKBACK = dt.timedelta(days=7)
 # Events younger than this wait for the next pass: on PostgreSQL a transaction holding a lower
 # event id can commit after a higher one was read, and the cursor would step over it.
 SETTLE = dt.timedelta(seconds=2)
+# How late a transaction may commit and its event still be handled (see the module docstring).
+LATE_WINDOW = dt.timedelta(minutes=10)
+DELIVERY_WATCH = dt.timedelta(days=30)
 BATCH = 500
+
+# Every event _event_handle acts on.
+HANDLED_EVENTS = UPDATE_EVENTS | Q(
+    kind=EventKind.BLOCKER_RESOLVED, code=BlockerKind.MISSING_RECORDS
+)
 
 EVENT_SELECT = (
     "referral__patient",
@@ -64,6 +79,8 @@ def referrer_updates(now: dt.datetime) -> int:
         return 0  # another scheduler holds it
     handled = 0
     try:
+        # Before the cursor moves: the late ones are then only those earlier passes stepped over.
+        handled += _late_events(now)
         while True:
             count = _updates_batch(now)
             handled += count
@@ -101,6 +118,39 @@ def _updates_batch(now: dt.datetime) -> int:
         cursor.lease_until = now + DEFAULT_LEASE  # still ours for the next batch
         cursor.save(update_fields=["last_event_id", "lease_until", "updated_at"])
     return len(events)
+
+
+def _late_events(now: dt.datetime) -> int:
+    """Events at or below the cursor, recorded within LATE_WINDOW, with no status message: handled
+    (again, idempotently), in batches. Returns how many were handled."""
+    handled, after = 0, 0
+    while True:
+        with files_removed_on_failure(), transaction.atomic():
+            cursor = EventCursor.objects.select_for_update().get(name=UPDATES_CURSOR)
+            events = list(
+                ReferralEvent.objects.filter(
+                    HANDLED_EVENTS,
+                    id__gt=after,
+                    id__lte=cursor.last_event_id,
+                    recorded_at__gte=now - LATE_WINDOW,
+                )
+                .select_related(*EVENT_SELECT)
+                .order_by("id")[:BATCH]
+            )
+            keys = [f"status:{event.pk}" for event in events]
+            # A status message is written in the same transaction as the rest of the handling.
+            sent = set(
+                OutboundMessage.objects.filter(dedupe_key__in=keys).values_list(
+                    "dedupe_key", flat=True
+                )
+            )
+            for event, key in zip(events, keys, strict=True):
+                if key not in sent and now - event.occurred_at <= LOOKBACK:
+                    _event_handle(event, now)
+                    handled += 1
+        if len(events) < BATCH:
+            return handled
+        after = events[-1].id
 
 
 def _event_handle(event: ReferralEvent, now: dt.datetime) -> None:
@@ -171,18 +221,20 @@ def followups_watch(now: dt.datetime) -> int:
 
 
 def reports_delivery(now: dt.datetime) -> int:
-    confirmed = (
-        ReportSent.objects.filter(
-            delivered_at__isnull=True, message__status=MessageStatus.DELIVERED
-        )
-        .values_list("pk", "message__delivered_at")
-        .order_by("pk")[:BATCH]
-    )
+    # The partial index report_sent_undelivered (sent_at, undelivered rows only) serves this.
+    confirmed = ReportSent.objects.filter(
+        delivered_at__isnull=True,
+        sent_at__gte=now - DELIVERY_WATCH,
+        message__status=MessageStatus.DELIVERED,
+    ).order_by("sent_at", "id")
     handled = 0
-    for report_sent_id, delivered_at in confirmed:
-        # report_delivered records once, so two schedulers here write one milestone.
-        report_delivered(report_sent_id=report_sent_id, at=min(delivered_at or now, now))
-        handled += 1
+    while rows := list(confirmed.values_list("pk", "message__delivered_at")[:BATCH]):
+        for report_sent_id, delivered_at in rows:
+            # report_delivered records once, so two schedulers here write one milestone.
+            report_delivered(report_sent_id=report_sent_id, at=min(delivered_at or now, now))
+        handled += len(rows)
+        if len(rows) < BATCH:
+            return handled
     return handled
 
 

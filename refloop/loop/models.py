@@ -35,6 +35,14 @@ class ReportSent(models.Model):
 
     class Meta:
         ordering = ["sent_at", "id"]
+        indexes = [
+            # loop.jobs.reports_delivery: recent reports still waiting for a confirmation.
+            models.Index(
+                fields=["sent_at", "id"],
+                condition=Q(delivered_at__isnull=True),
+                name="report_sent_undelivered",
+            )
+        ]
 
 
 class ReportAcknowledgement(models.Model):

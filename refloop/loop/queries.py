@@ -24,18 +24,6 @@ class LoopPage:
     reports_sent: list[ReportSent]
     follow_ups: list[tuple[FollowUpItem, bool]] = field(default_factory=list)
 
-    @property
-    def open_request(self) -> RecordsRequest | None:
-        return next((r for r in self.records_requests if r.is_open), None)
-
-    @property
-    def undelivered(self) -> list[ReportSent]:
-        return [r for r in self.reports_sent if r.delivered_at is None]
-
-    @property
-    def unacknowledged(self) -> list[ReportSent]:
-        return [r for r in self.reports_sent if r.acknowledged_at is None]
-
 
 def loop_for_page(*, referral_id: int) -> LoopPage:
     now = timezone.now()
@@ -56,13 +44,3 @@ def loop_for_page(*, referral_id: int) -> LoopPage:
             for item in FollowUpItem.objects.filter(referral_id=referral_id)
         ],
     )
-
-
-def report_sent_open(*, referral_id: int, delivered: bool | None = None, acknowledged=None):
-    """Reports sent for this referral still waiting on delivery or acknowledgement."""
-    rows = ReportSent.objects.filter(referral_id=referral_id)
-    if delivered is False:
-        rows = rows.filter(delivered_at__isnull=True)
-    if acknowledged is False:
-        rows = rows.filter(acknowledged_at__isnull=True)
-    return rows.order_by("-sent_at", "-id")

@@ -6,15 +6,16 @@ import pytest
 
 from refloop.alerts.models import Alert
 from refloop.core.errors import DomainError, NotAllowed
+from refloop.directory.enums import UpdateChannel
 from refloop.loop.jobs import records_asks
 from refloop.loop.models import RecordsRequest
 from refloop.loop.services import records_request
 from refloop.messaging.enums import MessageChannel, Purpose
 from refloop.referrals.enums import BlockerKind, ChecklistStatus
-from refloop.referrals.services import document_add
+from refloop.referrals.services import blocker_open, document_add
 from tests import factories
 from tests.factories import ago
-from tests.loop.conftest import FAX, pdf_text, to_referrer
+from tests.loop.conftest import FAX, pdf_text, run_updates, to_referrer
 
 
 @pytest.fixture
@@ -116,6 +117,41 @@ def test_it_alerts_the_owner_when_the_referrer_cannot_be_reached(line, intake):
     alert = Alert.objects.get(kind="referrer_unreachable", recipient=intake)
     assert "no way to reach the referrer" in alert.text
     assert referral.patient.last_name not in alert.text
+
+
+def test_it_alerts_the_owner_when_the_referrer_has_only_an_email(line, intake):
+    clinician = factories.referrer()
+    clinician.email = "dana@maple.example"
+    clinician.preferred_update_channel = UpdateChannel.PORTAL
+    clinician.save()
+    referral = factories.referral(line=line, clinician=clinician, actor=intake, complete=False)
+
+    records_request(referral_id=referral.pk, actor=intake)
+
+    assert to_referrer() == []
+    assert Alert.objects.filter(kind="referrer_unreachable", recipient=intake).exists()
+
+
+def test_it_stops_asking_when_the_missing_records_blocker_is_resolved(incomplete, intake):
+    request = records_request(referral_id=incomplete.pk, actor=intake)
+    document_add(referral_id=incomplete.pk, incoming=factories.notes_pdf(), actor=intake)
+
+    run_updates()
+
+    request.refresh_from_db()
+    assert request.resolved_at is not None and request.next_ask_at is None
+
+
+def test_it_keeps_the_request_open_when_the_blocker_opened_again_first(incomplete, intake):
+    request = records_request(referral_id=incomplete.pk, actor=intake)
+    document_add(referral_id=incomplete.pk, incoming=factories.notes_pdf(), actor=intake)
+    # Records are wanted again before the resolution is handled (late, or a second time).
+    blocker_open(referral_id=incomplete.pk, kind=BlockerKind.MISSING_RECORDS, actor=intake)
+
+    run_updates()
+
+    request.refresh_from_db()
+    assert request.resolved_at is None
 
 
 def test_it_refuses_when_nothing_is_missing(referral, intake):

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from refloop.core.errors import DomainError
-from refloop.loop.jobs import reports_delivery
+from refloop.directory.enums import UpdateChannel
+from refloop.loop.jobs import DELIVERY_WATCH, reports_delivery
 from refloop.loop.models import ConsultReport, ReportAcknowledgement, ReportSent, ReportTemplate
 from refloop.loop.services import (
     consult_report_save,
@@ -94,20 +95,40 @@ def test_it_refuses_to_send_a_report_without_findings(seen, care_team):
     assert seen.state == State.COMPLETED
 
 
-def test_it_emails_only_a_link_to_the_portal(line, intake, manager, care_team):
+def test_it_faxes_the_report_to_a_portal_referrer_until_the_portal_exists(
+    line, intake, manager, care_team
+):
     clinician = factories.referrer()
-    clinician.email = "dana@maple.example"
+    clinician.fax = FAX
+    clinician.preferred_update_channel = UpdateChannel.PORTAL
     clinician.save()
-    referral = factories.referral(line=line, clinician=clinician, actor=intake, last_name="Quill")
+    referral = factories.referral(line=line, clinician=clinician, actor=intake)
     to_completed(referral, manager)
 
     sent = _send(referral, care_team)
 
-    message = sent.message
-    assert message.channel == MessageChannel.EMAIL and message.document is None
-    assert "Quill" not in message.body + message.subject
-    assert "/r/ack/" not in message.body and "/portal/" in message.body
-    assert sent.channel == "portal"  # the report waits in the portal
+    assert sent.channel == "fax"
+    assert (sent.message.channel, sent.message.to_address) == (MessageChannel.FAX, FAX)
+    assert sent.message.document == sent.document and "/r/ack/" in sent.message.body
+
+
+def test_it_refuses_to_send_the_report_to_a_referrer_with_only_an_email(
+    line, intake, manager, care_team
+):
+    clinician = factories.referrer()
+    clinician.email = "dana@maple.example"
+    clinician.preferred_update_channel = UpdateChannel.PORTAL
+    clinician.save()
+    referral = factories.referral(line=line, clinician=clinician, actor=intake)
+    to_completed(referral, manager)
+
+    with pytest.raises(DomainError, match="no way to reach the referrer"):
+        _send(referral, care_team)
+
+    referral.refresh_from_db()
+    assert referral.state == State.COMPLETED
+    assert not ReportSent.objects.exists()
+    assert ConsultReport.objects.get(referral=referral).status == ConsultReport.Status.DRAFT
 
 
 def test_it_records_delivery_once(seen, care_team):
@@ -138,6 +159,16 @@ def test_it_counts_delivery_only_when_the_provider_confirms(seen, care_team):
     sent.refresh_from_db()
     assert sent.delivered_at == message.delivered_at
     assert _milestones(seen, Milestone.REPORT_DELIVERED).get().actor is None
+
+
+def test_it_stops_watching_for_delivery_after_thirty_days(seen, care_team):
+    sent = _send(seen, care_team)
+    message = sent.message
+    message.status, message.delivered_at = MessageStatus.DELIVERED, timezone.now()
+    message.save()
+
+    assert reports_delivery(sent.sent_at + DELIVERY_WATCH + dt.timedelta(minutes=1)) == 0
+    assert reports_delivery(sent.sent_at + DELIVERY_WATCH - dt.timedelta(minutes=1)) == 1
 
 
 def test_it_acknowledges_by_the_link_once_without_showing_phi(seen, care_team, client):

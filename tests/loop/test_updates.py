@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from refloop.alerts.models import Alert
 from refloop.directory.enums import UpdateChannel
-from refloop.loop.jobs import referrer_digests
-from refloop.loop.models import EventCursor, LoopSettings
+from refloop.loop.jobs import LATE_WINDOW, referrer_digests
+from refloop.loop.models import EventCursor, FollowUpItem, FollowUpTemplateItem, LoopSettings
 from refloop.messaging.enums import MessageChannel, Purpose
 from refloop.referrals.enums import CancelReason, DeclineReason, State
 from refloop.referrals.models import ReferralEvent
@@ -130,8 +130,9 @@ def test_it_uses_the_practice_fax_when_the_clinician_has_none(line, intake):
     assert (update.channel, update.to_address) == (MessageChannel.FAX, "555-010-7999")
 
 
-def test_it_posts_a_portal_notice_for_portal_referrers(line, intake):
+def test_it_faxes_portal_referrers_until_the_portal_exists(line, intake):
     clinician = factories.referrer()
+    clinician.fax = FAX
     clinician.preferred_update_channel = UpdateChannel.PORTAL
     clinician.save()
     factories.referral(line=line, clinician=clinician, actor=intake)
@@ -139,12 +140,28 @@ def test_it_posts_a_portal_notice_for_portal_referrers(line, intake):
     run_updates()
 
     [update] = _updates()
-    assert update.channel == MessageChannel.PORTAL
+    assert (update.channel, update.to_address) == (MessageChannel.FAX, FAX)
+    assert "portal not built yet (issue 4): sent by fax instead" in update.body
 
 
-def test_it_emails_only_a_link_without_phi(line, intake, manager):
+def test_it_sends_portal_referrers_without_a_fax_a_direct_message(line, intake):
+    clinician = factories.referrer()
+    clinician.direct_address = "dana@direct.maple.example"
+    clinician.preferred_update_channel = UpdateChannel.PORTAL
+    clinician.save()
+    factories.referral(line=line, clinician=clinician, actor=intake)
+
+    run_updates()
+
+    [update] = _updates()
+    assert (update.channel, update.to_address) == (MessageChannel.DIRECT, clinician.direct_address)
+    assert "sent by Direct message instead" in update.body
+
+
+def test_it_does_not_count_an_email_address_as_a_way_to_reach_the_referrer(line, intake, manager):
     clinician = factories.referrer()
     clinician.email = "dana@maple.example"
+    clinician.preferred_update_channel = UpdateChannel.PORTAL
     clinician.save()
     referral = factories.referral(line=line, clinician=clinician, actor=intake, last_name="Quill")
     referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=manager)
@@ -154,14 +171,11 @@ def test_it_emails_only_a_link_without_phi(line, intake, manager):
 
     run_updates()
 
-    updates = _updates()
-    assert len(updates) == 2
-    for message in updates:
-        assert message.channel == MessageChannel.EMAIL
-        assert message.document is None
-        text = message.subject + message.body
-        assert "Quill" not in text and referral.number not in text and "declined" not in text
-        assert "/portal/" in message.body
+    assert to_referrer() == []
+    alerts = Alert.objects.filter(kind="referrer_unreachable", recipient=intake)
+    texts = sorted(alert.text for alert in alerts)
+    assert len(texts) == 2 and all(referral.number in text for text in texts)
+    assert "'declined' was not sent" in texts[0] and "'received' was not sent" in texts[1]
 
 
 def test_it_alerts_the_owner_when_the_referrer_has_no_address(line, intake, manager):
@@ -245,6 +259,90 @@ def test_it_sends_digest_referrers_one_message_a_day(line, intake, manager):
     assert first.number in digest.body and second.number in digest.body
     assert "(A.Q.): accepted" in digest.body and "(A.T.): received" in digest.body
     assert "Quill" not in digest.body and "Tarn" not in digest.body
+
+
+def test_it_sends_digest_referrers_the_decline_letter_at_once(line, intake, manager):
+    clinician = factories.referrer()
+    clinician.fax = FAX
+    clinician.updates_as_digest = True
+    clinician.save()
+    referral = factories.referral(line=line, clinician=clinician, actor=intake)
+    referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=manager)
+    referral_transition(
+        referral_id=referral.pk,
+        to_state=State.DECLINED,
+        actor=manager,
+        reason=DeclineReason.NOT_INDICATED,
+    )
+
+    run_updates()
+    run_updates(seconds=1)
+
+    [letter] = _updates()  # the letter alone: the arrival waits for the digest
+    assert (letter.purpose, letter.channel, letter.to_address) == (
+        Purpose.DECLINE_LETTER,
+        MessageChannel.FAX,
+        FAX,
+    )
+    assert "Not clinically indicated" in pdf_text(letter.document)
+    assert referrer_digests(timezone.now() + dt.timedelta(days=1)) == 1
+    [digest] = to_referrer(purpose=Purpose.DIGEST)
+    assert "declined (not clinically indicated); a letter with other options follows." in (
+        digest.body
+    )
+
+
+def _step_cursor_over(event):
+    """As if later events had been read while this event's transaction was still open."""
+    EventCursor.objects.update(last_event_id=event.pk + 10)
+
+
+def test_it_handles_once_an_event_that_committed_after_the_cursor_passed_it(referral, manager):
+    run_updates()  # the arrival
+    referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=manager)
+    referral_transition(referral_id=referral.pk, to_state=State.ACCEPTED, actor=manager)
+    accepted = ReferralEvent.objects.latest("id")
+    _step_cursor_over(accepted)
+
+    run_updates()
+    run_updates(seconds=1)
+    run_updates(minutes=5)
+
+    [update] = _updates(dedupe_key=f"status:{accepted.pk}")
+    assert "accepted; we will contact the patient" in update.body
+    assert len(_updates()) == 2
+    assert EventCursor.objects.get().last_event_id == accepted.pk + 10
+
+
+def test_it_creates_follow_ups_once_for_a_late_visit_event(line, intake, manager):
+    FollowUpTemplateItem.objects.create(service_line=line, name="Imaging reviewed")
+    clinician = factories.referrer()
+    clinician.fax = FAX
+    clinician.updates_as_digest = True  # no message marks the event as handled
+    clinician.save()
+    referral = factories.referral(line=line, clinician=clinician, actor=intake)
+    run_updates()
+    to_completed(referral, manager)
+    _step_cursor_over(ReferralEvent.objects.latest("id"))
+
+    run_updates()
+    run_updates(seconds=1)
+
+    assert list(FollowUpItem.objects.values_list("referral", "name")) == [
+        (referral.pk, "Imaging reviewed")
+    ]
+    assert _updates() == []
+
+
+def test_it_leaves_events_older_than_the_late_window_to_the_cursor(referral, manager):
+    run_updates()
+    referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=manager)
+    referral_transition(referral_id=referral.pk, to_state=State.ACCEPTED, actor=manager)
+    _step_cursor_over(ReferralEvent.objects.latest("id"))
+
+    run_updates(seconds=LATE_WINDOW.total_seconds() + 1)
+
+    assert len(_updates()) == 1  # the arrival: a commit later than that is not waited for
 
 
 @pytest.mark.postgres_only

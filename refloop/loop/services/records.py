@@ -24,7 +24,7 @@ from refloop.loop.services.referrer import (
 )
 from refloop.messaging.enums import Purpose
 from refloop.referrals.enums import CHECKLIST_DONE, BlockerKind, ChecklistStatus
-from refloop.referrals.models import Referral
+from refloop.referrals.models import Referral, ReferralBlocker
 from refloop.referrals.services import (
     IncomingDocument,
     blocker_open,
@@ -98,7 +98,15 @@ def records_follow_up(*, request_id: int, now: dt.datetime) -> RecordsRequest:
 
 
 def records_resolve(*, referral_id: int, now: dt.datetime | None = None) -> int:
-    """No more asks for this referral (its missing-records blocker was resolved)."""
+    """No more asks for this referral (its missing-records blocker was resolved).
+
+    The event that calls this may be handled late or twice (loop.jobs re-reads recent events):
+    if the blocker is open again, records were asked for since, and that request stays open."""
+    reopened = ReferralBlocker.objects.filter(
+        referral_id=referral_id, kind=BlockerKind.MISSING_RECORDS, resolved_at__isnull=True
+    )
+    if reopened.exists():
+        return 0
     return RecordsRequest.objects.filter(referral_id=referral_id, resolved_at__isnull=True).update(
         resolved_at=now or timezone.now(), next_ask_at=None
     )
@@ -121,19 +129,17 @@ def _ask(request: RecordsRequest, referral: Referral, items: list[str], *, now, 
             referral=referral, what="the request for missing records", key=key, now=now
         )
         return
-    document = None
-    if route.carries_phi:
-        document = document_add(
-            referral_id=referral.pk,
-            incoming=IncomingDocument(
-                kind=DocumentKind.OTHER,
-                filename="records-request.pdf",
-                content=_letter(referral, items, request.ask_count),
-                title="Records request",
-            ),
-            actor=actor,
-            match_checklist=False,
-        )
+    document = document_add(
+        referral_id=referral.pk,
+        incoming=IncomingDocument(
+            kind=DocumentKind.OTHER,
+            filename="records-request.pdf",
+            content=_letter(referral, items, request.ask_count),
+            title="Records request",
+        ),
+        actor=actor,
+        match_checklist=False,
+    )
     referrer_message(
         referral=referral,
         route=route,
@@ -144,7 +150,7 @@ def _ask(request: RecordsRequest, referral: Referral, items: list[str], *, now, 
             f"{', '.join(items)}. Please send them so we can schedule the patient."
         ),
         dedupe_key=key,
-        document_id=document.pk if document else None,
+        document_id=document.pk,
     )
 
 

@@ -1,15 +1,14 @@
 """Reaching the referrer: which channel and address a message goes by, and what it may carry.
 
-PHI rule (DESIGN.md, Privacy): fax, Direct, the portal and paper mail may carry the patient's
-name and a PDF; plain e-mail carries only a link to the portal. A referrer nobody can reach gets
-an alert to the referral's owner, never a silent drop.
+PHI rule (DESIGN.md, Privacy): fax, Direct and paper mail may carry the patient's name and a PDF.
+Until the referring-office portal exists (issue 4), a referrer is reached only by those: a portal
+notice would wait where nobody reads it, and a link-only e-mail would point at a page that is not
+there. A referrer nobody can reach gets an alert to the referral's owner, never a silent drop.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from django.conf import settings
 
 from refloop.alerts.queries import STATE_OWNER_PERMISSION, holders_of
 from refloop.alerts.services import AlertSpec, alerts_raise
@@ -19,16 +18,14 @@ from refloop.messaging.services import message_queue
 from refloop.referrals.models import Referral
 
 MANAGER_PERMISSION = "assign_referral"
-EHR_NOTE = "EHR interface not built yet (issue 4): sent by fax instead."
+# Preferred channels not built yet (issue 4): the message says how it came instead.
+NOT_BUILT = {UpdateChannel.EHR: "EHR interface", UpdateChannel.PORTAL: "Referring-office portal"}
 
 # How a message by each channel is recorded on ReportSent (its channel is the referrer's kind).
 REPORT_CHANNEL = {
     MessageChannel.FAX: UpdateChannel.FAX,
     MessageChannel.DIRECT: UpdateChannel.DIRECT,
-    MessageChannel.PORTAL: UpdateChannel.PORTAL,
     MessageChannel.LETTER: UpdateChannel.MAIL,
-    # An e-mail only points at the portal, where the report is.
-    MessageChannel.EMAIL: UpdateChannel.PORTAL,
 }
 
 
@@ -38,44 +35,39 @@ class Route:
     to_address: str
     note: str = ""
 
-    @property
-    def carries_phi(self) -> bool:
-        return self.channel in PHI_CHANNELS
-
-
-def portal_link() -> str:
-    # No referral number or patient in the link: the portal shows them after sign-in.
-    return f"{settings.REFLOOP_BASE_URL}/portal/"
-
 
 def referrer_route(referral: Referral) -> Route | None:
     return clinician_route(referral.referring_clinician, referral.referring_organization)
 
 
 def clinician_route(clinician, org) -> Route | None:
-    """The referrer's preferred channel when it has an address; else fax, Direct, then a
-    link-only e-mail; None when there is no way to reach them."""
+    """The referrer's preferred channel when it has an address; else fax (the clinician's, then
+    the practice's), then Direct; None when there is no way to reach them.
+
+    The portal route (a portal notice, or a link-only e-mail) returns with issue 4, when the
+    referring-office portal exists; until then portal referrers get a fax or a Direct message,
+    and an e-mail address alone does not reach a referrer."""
     if clinician is None:
         return None
     fax = clinician.fax or (org.fax if org else "")
     preferred = clinician.preferred_update_channel
     if preferred == UpdateChannel.DIRECT and clinician.direct_address:
         return Route(MessageChannel.DIRECT, clinician.direct_address)
-    if preferred == UpdateChannel.PORTAL:
-        # The portal notice is the message row itself; the office reads it after signing in.
-        return Route(MessageChannel.PORTAL, f"portal:clinician-{clinician.pk}")
     if preferred == UpdateChannel.MAIL and org and org.address:
         address = ", ".join(p for p in (org.name, org.address, org.city, org.state) if p)
         return Route(MessageChannel.LETTER, address[:200])
-    if preferred == UpdateChannel.EHR and fax:
-        return Route(MessageChannel.FAX, fax, note=EHR_NOTE)
+    # Organizations have no Direct address in the directory: only the clinician's is tried.
     if fax:
-        return Route(MessageChannel.FAX, fax)
-    if clinician.direct_address:
-        return Route(MessageChannel.DIRECT, clinician.direct_address)
-    if clinician.email:
-        return Route(MessageChannel.EMAIL, clinician.email)
-    return None
+        route = Route(MessageChannel.FAX, fax)
+    elif clinician.direct_address:
+        route = Route(MessageChannel.DIRECT, clinician.direct_address)
+    else:
+        return None
+    if preferred in NOT_BUILT:
+        how = "fax" if route.channel == MessageChannel.FAX else "Direct message"
+        note = f"{NOT_BUILT[preferred]} not built yet (issue 4): sent by {how} instead."
+        route = Route(route.channel, route.to_address, note=note)
+    return route
 
 
 def referral_owners(referral: Referral) -> tuple[int, ...]:
@@ -98,8 +90,8 @@ def referrer_unreachable(*, referral: Referral, what: str, key: str, now=None) -
                 referral_id=referral.pk,
                 level="urgent",
                 text=(
-                    f"{referral.number}: no way to reach the referrer (no fax, Direct address or "
-                    f"e-mail on file); {what} was not sent."
+                    f"{referral.number}: no way to reach the referrer (no fax number or Direct "
+                    f"address on file); {what} was not sent."
                 ),
             )
         ],
@@ -118,15 +110,10 @@ def referrer_message(
     document_id: int | None = None,
     clinician_id: int | None = None,
 ):
-    """Queue one message to the referrer. Over e-mail the body is replaced by a link: the caller
-    writes the PHI version, and it never leaves by a channel unfit for it."""
-    if not route.carries_phi:
-        body = (
-            f"{settings.REFLOOP_PRACTICE_NAME} has news about a referral you sent. For your "
-            f"patients' privacy it is not in this e-mail; sign in to the referring-office portal "
-            f"to read it: {portal_link()}"
-        )
-        document_id = None
+    """Queue one message to the referrer. Callers write the patient's name and attach PDFs, so
+    a route unfit for PHI is refused outright (none exists until the portal, issue 4)."""
+    if route.channel not in PHI_CHANNELS:
+        raise ValueError(f"{route.channel} cannot carry a message to a referrer")
     if route.note:
         body = f"{body}\n\n({route.note})"
     return message_queue(

@@ -132,8 +132,7 @@ def consult_report_send(
     *, referral_id: int, actor, expected_version: int | None = None
 ) -> ReportSent:
     """Render the draft to PDF, send it by the referrer's channel and close the referral through
-    report_send. Fax and Direct carry the PDF and an acknowledgement link; the portal holds it;
-    an e-mail carries only a link."""
+    report_send. The message carries the PDF, whose cover has the acknowledgement link."""
     require(actor, "close_referral")
     referral = _referral(referral_id)
     report = ConsultReport.objects.filter(referral=referral).first()
@@ -144,8 +143,8 @@ def consult_report_send(
     route = referrer_route(referral)
     if route is None:
         raise DomainError(
-            "There is no way to reach the referrer: add their fax number, Direct address or "
-            "e-mail in the directory, or send the report yourself and upload it.",
+            "There is no way to reach the referrer: add their fax number or Direct address in "
+            "the directory, or send the report yourself and upload it.",
             code="unreachable",
         )
     token = secrets.token_urlsafe(24)
@@ -156,7 +155,7 @@ def consult_report_send(
             incoming=IncomingDocument(
                 kind=DocumentKind.REPORT,
                 filename="consult-report.pdf",
-                content=_report_pdf(referral, report, token if route.carries_phi else None),
+                content=_report_pdf(referral, report, token),
                 title="Consult report",
             ),
             channel=REPORT_CHANNEL[route.channel],
@@ -190,7 +189,7 @@ def consult_report_send(
     return sent
 
 
-def _report_pdf(referral: Referral, report: ConsultReport, token: str | None) -> bytes:
+def _report_pdf(referral: Referral, report: ConsultReport, token: str) -> bytes:
     return pdf_letter(
         title="Consult report",
         preamble=[
@@ -200,7 +199,7 @@ def _report_pdf(referral: Referral, report: ConsultReport, token: str | None) ->
             f"Service: {referral.service_line.name}",
         ],
         sections=[Section(heading, getattr(report, field)) for field, heading in REPORT_SECTIONS],
-        footer=f"Acknowledge receipt: {ack_link(token)}" if token else "",
+        footer=f"Acknowledge receipt: {ack_link(token)}",
         metadata_title="Consult report",
     )
 

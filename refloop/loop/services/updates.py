@@ -91,14 +91,16 @@ def _label(choices, code: str) -> str:
 
 def status_update_send(*, event: ReferralEvent, now: dt.datetime) -> bool:
     """One update for one event, by the referrer's channel, under the key "status:<event id>".
-    Digest referrers are skipped here (their daily digest lists it); so is the report itself,
-    which travels as its own message."""
+    Digest referrers get only the decline letter here (their daily digest lists the rest, and
+    promises that letter); the report itself travels as its own message. Safe to call again for
+    the same event: the key is checked before anything is written."""
     update = update_for(event)
     referral = event.referral
     clinician = referral.referring_clinician
     if update is None or update.code == "report_sent":
         return False
-    if clinician is not None and clinician.updates_as_digest:
+    declined = update.code == "declined"
+    if clinician is not None and clinician.updates_as_digest and not declined:
         return False
     key = f"status:{event.pk}"
     # A batch run again after a crash must not write a second decline letter.
@@ -110,20 +112,14 @@ def status_update_send(*, event: ReferralEvent, now: dt.datetime) -> bool:
             referral=referral, what=f"the update '{update.code}'", key=key, now=now
         )
         return False
-    document_id = None
-    purpose = Purpose.STATUS_UPDATE
-    if update.code == "declined":
-        purpose = Purpose.DECLINE_LETTER
-        if route.carries_phi:
-            document_id = decline_letter_store(referral=referral, event=event).pk
     referrer_message(
         referral=referral,
         route=route,
-        purpose=purpose,
+        purpose=Purpose.DECLINE_LETTER if declined else Purpose.STATUS_UPDATE,
         subject=f"Referral update from {settings.REFLOOP_PRACTICE_NAME}",
         body=f"Referral {referral.number} for {patient_line(referral)}: {update.text}",
         dedupe_key=key,
-        document_id=document_id,
+        document_id=decline_letter_store(referral=referral, event=event).pk if declined else None,
     )
     return True
 
