@@ -51,12 +51,22 @@ def _local(at: dt.datetime) -> str:
 # Authorization ----------------------------------------------------------------------------------
 
 
+# The referral page starts the authorization as it accepts; this pass is the safety net for
+# referrals accepted some other way. Older ones have been looked at by earlier passes (or by a
+# person), so a pass reads only the recent ones, not the whole table.
+START_LOOKBACK = dt.timedelta(days=30)
+
+
 def authorizations_start(now: dt.datetime) -> int:
-    """Decide the authorization of accepted referrals that have none yet (one batch a pass)."""
+    """Decide the authorization of recently accepted referrals that have none yet (one batch a
+    pass)."""
     ids = list(
         # Only referrals whose acceptance has happened by `now` (a simulated clock may be behind).
         Referral.objects.filter(
-            state__in=STARTABLE_STATES, authorization__isnull=True, state_changed_at__lte=now
+            state__in=STARTABLE_STATES,
+            authorization__isnull=True,
+            state_changed_at__gte=now - START_LOOKBACK,
+            state_changed_at__lte=now,
         )
         .order_by("pk")
         .values_list("pk", flat=True)[:BATCH]
@@ -89,8 +99,10 @@ def authorizations_watch(now: dt.datetime) -> int:
 
 def _authorization_check(authorization_id: int, now: dt.datetime, cache: dict) -> None:
     with transaction.atomic():
+        # Locked (PostgreSQL): a person approving or resubmitting meanwhile waits for this check.
         authorization = (
-            Authorization.objects.select_related("referral")
+            Authorization.objects.select_for_update(of=("self",))
+            .select_related("referral")
             .filter(pk=authorization_id, next_check_at__lte=now)
             .first()
         )
@@ -103,9 +115,14 @@ def _authorization_check(authorization_id: int, now: dt.datetime, cache: dict) -
             spec = _expired(authorization, now, cache)
         if spec is not None and spec.recipient_ids:
             alerts_raise(specs=[spec], now=now)
-        Authorization.objects.filter(pk=authorization_id).update(
-            next_check_at=None, lease_until=None
-        )
+        _check_done(authorization_id, seen=authorization.next_check_at)
+
+
+def _check_done(authorization_id: int, *, seen: dt.datetime) -> None:
+    """Free the row; clear its next check only if it is still the one this pass handled (a new
+    submission or approval has set a check of its own, which must stay)."""
+    Authorization.objects.filter(pk=authorization_id, next_check_at=seen).update(next_check_at=None)
+    Authorization.objects.filter(pk=authorization_id).update(lease_until=None)
 
 
 def _overdue(authorization, now, cache) -> AlertSpec | None:
@@ -183,7 +200,7 @@ def contact_attempts_due(now: dt.datetime) -> int:
 
 
 AUTHORIZATION_AND_CONTACT_JOBS = [
-    Job("authorizations_start", authorizations_start),
+    Job("authorizations_start", authorizations_start, every=dt.timedelta(minutes=10)),
     Job("authorizations_watch", authorizations_watch),
     Job("contact_attempts_due", contact_attempts_due, every=dt.timedelta(minutes=5)),
 ]

@@ -196,7 +196,11 @@ def waitlist_candidates(*, slot, now: dt.datetime) -> QuerySet[WaitlistEntry]:
             referral__service_line_id=slot.service_line_id,
             referral__state=State.SCHEDULED,
         )
-        .filter(Q(wants_before__isnull=True) | Q(wants_before__gt=slot.starts_at.date()))
+        # wants_before is the practice's date: compare the slot's local day, not its UTC one.
+        .filter(
+            Q(wants_before__isnull=True)
+            | Q(wants_before__gt=timezone.localtime(slot.starts_at).date())
+        )
         .filter(Exists(booked_later))
         .exclude(Exists(offered))
     )

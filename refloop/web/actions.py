@@ -12,13 +12,11 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
-from refloop.access.models import (
-    Appointment,
-    AuthorizationStatus,
-    ContactChannel,
-    ContactOutcome,
-)
+from refloop.access.models import Appointment, ContactChannel, ContactOutcome
+from refloop.access.models.authorization import PENDING as AUTHORIZATION_PENDING
+from refloop.access.models.authorization import RESUBMITTABLE as AUTHORIZATION_RESUBMITTABLE
 from refloop.access.models.contact import CHANNEL_OUTCOMES
 from refloop.access.services import (
     appointment_book,
@@ -308,6 +306,29 @@ def _transition(to_state, done: str):
     return run
 
 
+def _accepts(referral, user) -> bool:
+    # A scheduled referral goes back to accepted only by cancelling its visit ("Record
+    # appointment outcome"), which gives the slot back, offers it to the waitlist and stops the
+    # reminders; a bare transition would leave the visit booked.
+    return referral.state != State.SCHEDULED and can_move(referral, user, State.ACCEPTED)
+
+
+@transaction.atomic
+def _accept(referral, user, data, form):
+    referral_transition(
+        referral_id=referral.pk,
+        to_state=State.ACCEPTED,
+        actor=user,
+        note=data.get("note", ""),
+        occurred_at=data.get("occurred_at"),
+        expected_version=data["version"],
+    )
+    # Decided now, so the referral page shows it at once (the scheduler's pass is a safety net
+    # for referrals accepted through other channels).
+    authorization_start(referral_id=referral.pk, actor=None)
+    return "Accepted."
+
+
 def _redirect(referral, user, data, form):
     line = data.get("service_line")
     new = referral_redirect(
@@ -579,8 +600,8 @@ ACTIONS: dict[str, Action] = {
             "accept",
             "Accept",
             WhenForm,
-            _moves_to(State.ACCEPTED),
-            _transition(State.ACCEPTED, "Accepted."),
+            _accepts,
+            _accept,
             style="primary",
         ),
         Action(
@@ -861,12 +882,6 @@ def _contact_attempt(referral, user, data, form):
     return f"Contact attempt recorded ({attempt.get_outcome_display().lower()})."
 
 
-_PENDING = (AuthorizationStatus.TO_REQUEST, AuthorizationStatus.SUBMITTED)
-_RESUBMITTABLE = (
-    AuthorizationStatus.TO_REQUEST,
-    AuthorizationStatus.DENIED,
-    AuthorizationStatus.EXPIRED,
-)
 ACTIONS.update(
     {
         a.name: a
@@ -883,7 +898,7 @@ ACTIONS.update(
                 "authorization_submit",
                 "Record submitted to the payer",
                 AuthorizationWhenForm,
-                _authorization_in(*_RESUBMITTABLE),
+                _authorization_in(*AUTHORIZATION_RESUBMITTABLE),
                 _authorization_submit,
                 panel=False,
             ),
@@ -891,7 +906,7 @@ ACTIONS.update(
                 "authorization_approve",
                 "Record approval",
                 AuthorizationApproveForm,
-                _authorization_in(*_PENDING),
+                _authorization_in(*AUTHORIZATION_PENDING),
                 _authorization_approve,
                 panel=False,
             ),
@@ -899,7 +914,7 @@ ACTIONS.update(
                 "authorization_deny",
                 "Record denial",
                 AuthorizationDenyForm,
-                _authorization_in(*_PENDING),
+                _authorization_in(*AUTHORIZATION_PENDING),
                 _authorization_deny,
                 panel=False,
             ),

@@ -4,6 +4,7 @@ booking is checked against the validity, approvals run out."""
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -179,6 +180,50 @@ def test_it_does_not_alert_a_lateness_older_than_a_week(line, triage, scheduler,
     assert not Alert.objects.exists()
 
 
+def test_it_keeps_the_next_check_of_a_decision_made_while_the_job_looked(
+    line, triage, scheduler, rule
+):
+    referral = _accepted(line, triage)
+    authorization_start(referral_id=referral.pk, actor=scheduler)
+    authorization = authorization_submit(referral_id=referral.pk, actor=scheduler)
+    approval_check = dt.datetime(2027, 1, 1, tzinfo=TZ)
+
+    def approve_first(execute, sql, params, many, context):
+        # Just before the job clears the check it has handled, a scheduler records the approval
+        # (as another connection would, between the job's read and its write).
+        if sql.startswith('UPDATE "access_authorization"') and '"next_check_at" = NULL' in sql:
+            Authorization.objects.filter(pk=authorization.pk).update(
+                status=AuthorizationStatus.APPROVED,
+                number="PA-5",
+                valid_from=dt.date(2026, 12, 1),
+                valid_to=dt.date(2026, 12, 31),
+                next_check_at=approval_check,
+            )
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(approve_first):
+        authorizations_watch(authorization.due_at + dt.timedelta(minutes=1))
+
+    authorization.refresh_from_db()
+    assert authorization.status == AuthorizationStatus.APPROVED
+    assert authorization.next_check_at == approval_check
+    assert authorization.lease_until is None
+
+
+def test_it_starts_only_recently_accepted_referrals_in_the_background(line, triage, rule):
+    recent = _accepted(line, triage)
+    old = factories.referral(line=line, received_at=ago(days=40))
+    for state, days in ((State.TRIAGE, 39), (State.ACCEPTED, 31)):
+        referral_transition(
+            referral_id=old.pk, to_state=state, actor=triage, occurred_at=ago(days=days)
+        )
+
+    assert authorizations_start(timezone.now()) == 1
+
+    assert Authorization.objects.filter(referral=recent).exists()
+    assert not Authorization.objects.filter(referral=old).exists()
+
+
 @pytest.mark.parametrize(
     ("local", "problem"),
     [
@@ -306,3 +351,18 @@ def test_it_offers_no_authorization_action_to_intake(client, line, triage, intak
 
     assert "Authorization" in page
     assert "authorization_check" not in page
+
+
+def test_it_decides_the_authorization_as_the_referral_is_accepted(client, line, triage, rule):
+    referral = factories.referral(line=line, received_at=ago(days=1), last_name="Quill")
+    Coverage.objects.create(patient=referral.patient, payer="Acme Health", member_id="M-1")
+    referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=triage)
+    sign_in(client, triage)
+
+    assert _act(client, referral, "accept").status_code == 302
+
+    referral.refresh_from_db()
+    assert referral.state == State.ACCEPTED
+    assert Authorization.objects.get(referral=referral).status == AuthorizationStatus.TO_REQUEST
+    assert _open_blockers(referral) == {BlockerKind.AUTHORIZATION_PENDING}
+    assert authorizations_start(timezone.now()) == 0

@@ -5,7 +5,14 @@ import pytest
 from django.utils import timezone
 
 from refloop.access.jobs import waitlist_offers_watch
-from refloop.access.models import Appointment, WaitlistEntry, WaitlistOffer
+from refloop.access.models import (
+    Appointment,
+    Authorization,
+    AuthorizationStatus,
+    PatientLink,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from refloop.access.services import (
     waitlist_join,
     waitlist_leave,
@@ -18,6 +25,8 @@ from refloop.messaging.models import OutboundMessage
 from refloop.referrals.enums import State
 from tests import factories
 from tests.access.conftest import local_day_at
+
+TZ = timezone.get_default_timezone()
 
 
 @pytest.fixture
@@ -176,3 +185,77 @@ def test_it_lets_a_scheduler_join_and_leave_once(line, intake, scheduler, early_
 def test_only_a_booked_referral_can_join(referral, scheduler):
     with pytest.raises(DomainError, match="booked visit"):
         waitlist_join(referral_id=referral.pk, actor=scheduler)
+
+
+def test_the_patients_who_lost_the_race_are_offered_the_winners_old_slot(
+    line, intake, scheduler, early_slot
+):
+    line.waitlist_offer_count = 2
+    line.save()
+    winner = waiting(line, intake, scheduler, joined_ago=30, days_ahead=30)
+    loser = waiting(line, intake, scheduler, joined_ago=20, days_ahead=31)
+    waitlist_slot_freed(slot_id=early_slot.pk)
+    old_slot_id = Appointment.objects.get(referral=winner, outcome="booked").slot_id
+
+    waitlist_offer_accept(token=token_of(offers(early_slot)[winner.pk]))
+
+    # The loser's offer was closed before the winner's old slot was given back: it is theirs.
+    again = WaitlistOffer.objects.get(slot_id=old_slot_id)
+    assert again.entry.referral_id == loser.pk and again.status == WaitlistOffer.Status.OFFERED
+
+
+def test_it_compares_an_evening_slot_by_its_local_day(line, intake, scheduler):
+    # 9 pm in the practice's zone is already the next day in UTC (America/New_York).
+    evening = factories.open_slot(line=line, starts_at=local_day_at(2, 21, 0))
+    referral = waiting(line, intake, scheduler)
+    WaitlistEntry.objects.filter(referral=referral).update(
+        wants_before=local_day_at(3, 9, 0).date()
+    )
+
+    assert waitlist_slot_freed(slot_id=evening.pk) == 1
+    assert set(offers(evening)) == {referral.pk}
+
+
+def _approved_for(referral, day):
+    """The referral's authorization covers `day` only."""
+    return Authorization.objects.create(
+        referral=referral,
+        status=AuthorizationStatus.APPROVED,
+        payer="Acme Health",
+        number="PA-1",
+        valid_from=day,
+        valid_to=day,
+        created_at=timezone.now(),
+    )
+
+
+def test_it_offers_no_slot_the_patients_authorization_does_not_cover(
+    line, intake, scheduler, early_slot
+):
+    covered = waiting(line, intake, scheduler, joined_ago=30)
+    _approved_for(covered, early_slot.starts_at.astimezone(TZ).date())
+    not_covered = waiting(line, intake, scheduler, joined_ago=40)
+    _approved_for(not_covered, local_day_at(30, 9, 0).date())
+
+    assert waitlist_slot_freed(slot_id=early_slot.pk) == 1
+    assert set(offers(early_slot)) == {covered.pk}
+
+
+def test_it_asks_the_patient_to_call_when_the_authorization_changed_since_the_offer(
+    line, intake, scheduler, early_slot
+):
+    referral = waiting(line, intake, scheduler)
+    waitlist_slot_freed(slot_id=early_slot.pk)
+    offer = offers(early_slot)[referral.pk]
+    booked_before = Appointment.objects.get(referral=referral, outcome="booked")
+    _approved_for(referral, local_day_at(30, 9, 0).date())
+
+    with pytest.raises(DomainError, match="Please call us to take this time"):
+        waitlist_offer_accept(token=token_of(offer))
+
+    # Nothing was recorded: the offer and its link stay open, the visit stays where it was.
+    offer.refresh_from_db()
+    assert offer.status == WaitlistOffer.Status.OFFERED
+    assert not PatientLink.objects.filter(offer=offer, used_at__isnull=False).exists()
+    assert Appointment.objects.get(referral=referral, outcome="booked") == booked_before
+    assert WaitlistEntry.objects.get(referral=referral).active

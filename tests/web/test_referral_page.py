@@ -196,6 +196,26 @@ def test_it_rebooks_after_a_no_show(client, referral, intake, triage, scheduler)
     assert referral.appointments.count() == 2
 
 
+def test_it_sends_a_booked_referral_back_to_accepted_only_by_cancelling_the_visit(
+    client, referral, intake, triage, scheduler
+):
+    referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=intake)
+    sign_in(client, triage)
+    assert "accept" in _offered(client, referral)
+    assert act(client, referral, "accept").status_code == 302
+    sign_in(client, scheduler)
+    act(client, referral, "book", starts_at=_local(timezone.now() + dt.timedelta(days=3)))
+
+    # "Accept" would leave the visit booked; cancelling it is the appointment's outcome.
+    offered = _offered(client, referral)
+    assert "accept" not in offered and "outcome" in offered
+    act(client, referral, "outcome", outcome="cancelled")
+
+    referral.refresh_from_db()
+    assert referral.state == State.ACCEPTED
+    assert list(referral.appointments.values_list("outcome", flat=True)) == ["cancelled"]
+
+
 def test_it_cancels_with_a_reason(client, referral, intake):
     sign_in(client, intake)
 

@@ -40,6 +40,11 @@ class AuthorizationStatus(models.TextChoices):
 
 # Waiting for a decision: the AUTHORIZATION_PENDING blocker is open.
 PENDING = frozenset({AuthorizationStatus.TO_REQUEST, AuthorizationStatus.SUBMITTED})
+# May be (re)submitted to the payer: a first request, an appeal or corrected request after a
+# denial, a new one for a later visit after an expiry.
+RESUBMITTABLE = frozenset(
+    {AuthorizationStatus.TO_REQUEST, AuthorizationStatus.DENIED, AuthorizationStatus.EXPIRED}
+)
 
 
 class Authorization(models.Model):

@@ -14,14 +14,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from refloop.access.models import Authorization, AuthorizationStatus, PayerRule
-from refloop.access.models.authorization import PENDING
+from refloop.access.models.authorization import PENDING, RESUBMITTABLE
+from refloop.access.services.times import blocker_resolve_if_open, checked_time
 from refloop.core.calendar import practice_calendar
 from refloop.core.errors import DomainError, NotFound
 from refloop.directory.models import Coverage
 from refloop.referrals.enums import BlockerKind, Milestone, State
-from refloop.referrals.models import Referral, ReferralBlocker
-from refloop.referrals.services import blocker_open, blocker_resolve, milestone_record, require
-from refloop.referrals.services.lifecycle import FUTURE_TOLERANCE
+from refloop.referrals.models import Referral
+from refloop.referrals.services import blocker_open, milestone_record, require
 
 # An authorization is looked for once the referral is accepted, and until the visit.
 STARTABLE_STATES = frozenset({State.ACCEPTED, State.SCHEDULED, State.NO_SHOW})
@@ -99,12 +99,7 @@ def authorization_submit(
     """The request went to the payer: its decision is due after the line's target hours."""
     require(actor, PERMISSION)
     authorization = _locked(referral_id)
-    allowed = {
-        AuthorizationStatus.TO_REQUEST,
-        AuthorizationStatus.DENIED,  # an appeal or a corrected request
-        AuthorizationStatus.EXPIRED,  # a new one for a later visit
-    }
-    _check_status(authorization, allowed, "submitted")
+    _check_status(authorization, RESUBMITTABLE, "submitted")
     referral = authorization.referral
     _check_open(referral)
     at = _checked_time(referral, occurred_at, not_before=authorization.created_at)
@@ -305,29 +300,16 @@ def _decision_floor(authorization: Authorization) -> dt.datetime:
 
 
 def _checked_time(referral, occurred_at, *, not_before: dt.datetime) -> dt.datetime:
-    now = timezone.now()
-    at = occurred_at or now
-    if at > now + FUTURE_TOLERANCE:
-        raise DomainError("That time is in the future.", code="future_time")
-    if at < max(not_before, referral.received_at):
-        raise DomainError(
-            "That time is before the authorization's last step; times cannot run backwards.",
-            code="time_backwards",
-        )
-    return at
+    return checked_time(
+        occurred_at,
+        not_before=max(not_before, referral.received_at),
+        last_step="the authorization's last step",
+    )
 
 
 def _resolve_blocker(referral_id: int, actor, at: dt.datetime) -> None:
-    blocker = ReferralBlocker.objects.filter(
-        referral_id=referral_id, kind=BlockerKind.AUTHORIZATION_PENDING, resolved_at__isnull=True
-    ).first()
-    if blocker is None:  # someone resolved it by hand already
-        return
-    blocker_resolve(
-        referral_id=referral_id,
-        kind=BlockerKind.AUTHORIZATION_PENDING,
-        actor=actor,
-        occurred_at=max(at, blocker.opened_at),
+    blocker_resolve_if_open(
+        referral_id=referral_id, kind=BlockerKind.AUTHORIZATION_PENDING, actor=actor, at=at
     )
 
 

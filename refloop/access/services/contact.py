@@ -11,18 +11,12 @@ from django.utils import timezone
 
 from refloop.access.models import ContactAttempt, ContactChannel, ContactOutcome
 from refloop.access.models.contact import CHANNEL_OUTCOMES
+from refloop.access.services.times import blocker_resolve_if_open, checked_time
 from refloop.core.calendar import BusinessCalendar, practice_calendar
 from refloop.core.errors import DomainError, NotFound
 from refloop.referrals.enums import BlockerKind, CancelReason, Milestone, State
-from refloop.referrals.models import Referral, ReferralBlocker
-from refloop.referrals.services import (
-    blocker_open,
-    blocker_resolve,
-    milestone_record,
-    referral_transition,
-    require,
-)
-from refloop.referrals.services.lifecycle import FUTURE_TOLERANCE
+from refloop.referrals.models import Referral
+from refloop.referrals.services import blocker_open, milestone_record, referral_transition, require
 
 # The patient must be reached to book: a referral waiting for a booking is cancelled when they
 # cannot be. One with a visit booked is not (the visit may still happen).
@@ -58,7 +52,9 @@ def contact_attempt_record(
         raise NotFound("No such referral.")
     if not referral.is_open:
         raise DomainError("This referral has ended.", code="ended")
-    at = _checked_time(referral, occurred_at)
+    at = checked_time(
+        occurred_at, not_before=referral.state_changed_at, last_step="the referral's last change"
+    )
 
     attempt = ContactAttempt.objects.create(
         referral=referral, channel=channel, outcome=outcome, occurred_at=at, by=actor, note=note
@@ -87,17 +83,13 @@ def _reached(referral: Referral, actor, at: dt.datetime, expected_version) -> No
             occurred_at=at,
             expected_version=expected_version,
         )
-    blocker = ReferralBlocker.objects.filter(
-        referral_id=referral.pk, kind=BlockerKind.PATIENT_NOT_REACHED, resolved_at__isnull=True
-    ).first()
-    if blocker is not None:
-        blocker_resolve(
-            referral_id=referral.pk,
-            kind=BlockerKind.PATIENT_NOT_REACHED,
-            actor=actor,
-            note="Patient reached.",
-            occurred_at=max(at, blocker.opened_at),
-        )
+    blocker_resolve_if_open(
+        referral_id=referral.pk,
+        kind=BlockerKind.PATIENT_NOT_REACHED,
+        actor=actor,
+        at=at,
+        note="Patient reached.",
+    )
 
 
 def _cancel_if_unreachable(referral: Referral) -> None:
@@ -142,16 +134,3 @@ def business_days_spanned(first: dt.datetime, last: dt.datetime, calendar: Busin
         count += calendar.is_business_day(day)
         day += dt.timedelta(days=1)
     return count
-
-
-def _checked_time(referral: Referral, occurred_at: dt.datetime | None) -> dt.datetime:
-    now = timezone.now()
-    at = occurred_at or now
-    if at > now + FUTURE_TOLERANCE:
-        raise DomainError("That time is in the future.", code="future_time")
-    if at < referral.state_changed_at:
-        raise DomainError(
-            "That time is before the referral's last change; times cannot run backwards.",
-            code="time_backwards",
-        )
-    return at

@@ -111,14 +111,12 @@ def _confirm(appointment: Appointment, now: dt.datetime) -> str:
 
 def _cancel(appointment: Appointment, now: dt.datetime) -> str:
     from refloop.access.services.appointments import appointment_record_outcome
-    from refloop.access.services.waitlist import waitlist_slot_freed
 
-    # The referral goes back to accepted: the schedulers see it ready to book again.
+    # The referral goes back to accepted: the schedulers see it ready to book again. The slot
+    # given back goes to the waitlist from there.
     appointment_record_outcome(
         referral_id=appointment.referral_id, outcome=Appointment.Outcome.CANCELLED, actor=None
     )
-    if appointment.slot_id:
-        waitlist_slot_freed(slot_id=appointment.slot_id, now=now)
     return "Your visit is cancelled. Call us when you would like a new time."
 
 

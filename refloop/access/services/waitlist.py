@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from refloop.access.models import Appointment, Slot, VisitType, WaitlistEntry, WaitlistOffer
 from refloop.access.queries import slot_is_taken, waitlist_candidates
+from refloop.access.services.authorization import authorization_booking_problem
 from refloop.access.services.links import patient_link_claim, patient_link_find, patient_link_make
 from refloop.access.services.patient_channels import (
     SMS_TEMPLATES,
@@ -131,6 +132,8 @@ def waitlist_slot_freed(*, slot_id: int, now: dt.datetime | None = None) -> int:
         patient = entry.referral.patient
         if not patient_channels(patient):
             continue  # an offer nobody can hear of would only hold the slot back
+        if authorization_booking_problem(referral_id=entry.referral_id, starts_at=slot.starts_at):
+            continue  # they could not take it (one or two reads each: the waitlist is short)
         offer = WaitlistOffer.objects.create(
             slot=slot, entry=entry, offered_at=now, expires_at=expires_at
         )
@@ -192,28 +195,22 @@ def _offer_send(offer: WaitlistOffer, entry: WaitlistEntry, patient, slot: Slot)
 
 def waitlist_offer_accept(*, token: str, now: dt.datetime | None = None) -> WaitlistOffer:
     """The patient takes the offered slot through their link. The first to accept is rebooked
-    onto it; anyone later gets Gone ("Sorry, that time was taken")."""
+    onto it (their old slot goes to the waitlist as the booking gives it back); anyone later
+    gets Gone ("Sorry, that time was taken")."""
     now = now or timezone.now()
     with transaction.atomic():
         link = patient_link_find(token=token)
         if link.purpose != "accept_offer":
             raise DomainError("This link is not an offer.", code="wrong_link")
         link = patient_link_claim(link=link, now=now, used_for="accept_offer")
-        offer, old_slot_id = link.offer, link.appointment.slot_id
+        offer = link.offer
         # A second acceptor waits here until the first has booked and closed the other offers.
         list(_slots_locked([offer.slot_id]).values_list("pk", flat=True))
         claimed = WaitlistOffer.objects.filter(
             pk=offer.pk, status=Status.OFFERED, expires_at__gt=now
         ).update(status=Status.ACCEPTED, decided_at=now)
         booked = bool(claimed) and _rebook(offer, now)
-        if booked:
-            WaitlistOffer.objects.filter(slot_id=offer.slot_id, status=Status.OFFERED).exclude(
-                pk=offer.pk
-            ).update(status=Status.TAKEN_BY_OTHER, decided_at=now)
-            _entry_end(offer.entry, "moved_up", now)
-            if old_slot_id:
-                waitlist_slot_freed(slot_id=old_slot_id, now=now)
-        elif claimed:
+        if claimed and not booked:
             WaitlistOffer.objects.filter(pk=offer.pk).update(status=Status.TAKEN_BY_OTHER)
     if not booked:
         raise Gone("Sorry, that time was taken.", code="offer_taken")
@@ -222,6 +219,9 @@ def waitlist_offer_accept(*, token: str, now: dt.datetime | None = None) -> Wait
 
 
 def _rebook(offer: WaitlistOffer, now: dt.datetime) -> bool:
+    """Move the patient onto the offered slot: True if it was theirs to take. Booking gives
+    their old slot back to the waitlist, so the offers this one beat are closed first: those
+    patients may be offered the old slot at once."""
     from refloop.access.services.appointments import appointment_book
 
     slot = offer.slot
@@ -229,8 +229,12 @@ def _rebook(offer: WaitlistOffer, now: dt.datetime) -> bool:
         return False
     try:
         # A savepoint: if another acceptor's booking got there first, the database refuses
-        # ours and only this part is undone.
+        # ours and only this part (closing the other offers included) is undone.
         with transaction.atomic():
+            WaitlistOffer.objects.filter(slot_id=slot.pk, status=Status.OFFERED).exclude(
+                pk=offer.pk
+            ).update(status=Status.TAKEN_BY_OTHER, decided_at=now)
+            _entry_end(offer.entry, "moved_up", now)
             appointment_book(
                 referral_id=offer.entry.referral_id,
                 starts_at=slot.starts_at,
@@ -241,6 +245,12 @@ def _rebook(offer: WaitlistOffer, now: dt.datetime) -> bool:
             )
     except (IntegrityError, Conflict):
         return False
+    except DomainError as error:
+        if error.code != "authorization":
+            raise
+        # The authorization does not cover this day: a person has to look at it. Raised, so
+        # that nothing of this acceptance is kept (the link and the offer stay open).
+        raise DomainError("Please call us to take this time.", code="offer_needs_call") from None
     return True
 
 
