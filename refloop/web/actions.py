@@ -172,7 +172,12 @@ class OutcomeForm(ActionForm):
 
 class ReportForm(ActionForm):
     file = forms.FileField(label="Consult report (PDF, TIFF, PNG or JPEG)")
-    channel = forms.ChoiceField(choices=ReportSent.Channel.choices, label="Sent by")
+    # How the report went when it was sent outside Refloop (faxed from the clinic, sent through
+    # the EHR). Not the referring-office portal: it comes with issue 4.
+    channel = forms.ChoiceField(
+        choices=[c for c in ReportSent.Channel.choices if c[0] != ReportSent.Channel.PORTAL],
+        label="Sent by",
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
