@@ -34,6 +34,7 @@ from refloop.demo.population import Population, arrivals
 from refloop.demo.program import program_create
 from refloop.demo.showcase import showcase_run
 from refloop.directory.models import Coverage, Patient
+from refloop.loop.jobs import referrer_updates_start
 from refloop.loop.models import ReportSent
 from refloop.referrals.models import (
     ChecklistItem,
@@ -105,6 +106,8 @@ def demo_load(
         events += writer.chunk_write(stories, population.take_new_patients())
     _sequences_reset()
     calendars_fill(program.lines, today=timezone.localdate(now))
+    # The generated history happened before anyone was told: referrers hear from today on.
+    referrer_updates_start(after_event_id=ReferralEvent.objects.aggregate(m=Max("id"))["m"] or 0)
     showcase_run(users=users, today=timezone.localdate(now), end=now)
     return LoadSummary(
         referrals=population.referrals_made,

@@ -101,6 +101,14 @@ def _cursor_ensure(now: dt.datetime) -> None:
         pass  # another scheduler made it first
 
 
+def referrer_updates_start(*, after_event_id: int) -> None:
+    """Start (or move) the cursor after `after_event_id`: a bulk load of history (the demo, an
+    import of last year's referrals) must not reach referrers now, nor be re-read every pass."""
+    EventCursor.objects.update_or_create(
+        name=UPDATES_CURSOR, defaults={"last_event_id": after_event_id}
+    )
+
+
 def _updates_batch(now: dt.datetime) -> int:
     with files_removed_on_failure(), transaction.atomic():
         cursor = EventCursor.objects.select_for_update().get(name=UPDATES_CURSOR)
