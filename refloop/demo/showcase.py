@@ -6,9 +6,9 @@ asks again; the records come; triage accepts; the visit is booked from the calen
 and the patient gets instructions and reminders; the patient misses the visit and is rebooked in
 one step; confirms by the link in the reminder; is seen; the care team writes the consult report,
 which goes to the referrer as a PDF by fax; the fax is confirmed delivered and the referrer
-acknowledges it by the link on the report. Between the steps the scheduler runs as it would in
-production (every two hours of the working day): status updates to the referrer, re-asks,
-reminders, messages sent, clock alerts — nobody presses a button for those.
+acknowledges it by the link on the report. Between the steps the scheduler runs as it does in
+production (three passes a day here, every few seconds in life): status updates to the referrer,
+re-asks, reminders, messages sent, clock alerts — nobody presses a button for those.
 
 Simulated time: `django.utils.timezone.now` (and the event's recorded_at default) answer the
 story's clock while it runs, so every service and job sees the moment it would have run at.
@@ -67,7 +67,7 @@ MISSING_RECORDS = (
     (DocumentKind.INSURANCE_CARD, "Insurance card"),
 )
 LINE = "orthopedics"
-PASS_HOURS = (9, 11, 13, 15, 17)  # the scheduler's passes in the story (every few seconds in life)
+PASS_HOURS = (9, 13, 17)  # the scheduler's passes in the story (every few seconds in life)
 
 
 class StoryEnd(Exception):
@@ -207,7 +207,7 @@ class Story:
         appointment_no_show_rebook(referral_id=rid, slot_id=second.pk, actor=u["scheduler"])
         visit = self.index_of(timezone.localdate(second.starts_at))
         reminded = timezone.localtime(second.starts_at) - dt.timedelta(days=2)
-        self.at(reminded.replace(hour=12, minute=15), "Patient confirms by the reminder's link.")
+        self.at(reminded.replace(hour=14, minute=15), "Patient confirms by the reminder's link.")
         patient_link_use(token=self.patient_token(rid), choice="confirm")
         self.at(second.starts_at + dt.timedelta(minutes=50), "Visit attended.")
         appointment_record_outcome(
