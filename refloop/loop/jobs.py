@@ -140,7 +140,10 @@ def _late_events(now: dt.datetime) -> int:
                     HANDLED_EVENTS,
                     id__gt=after,
                     id__lte=cursor.last_event_id,
+                    # Never "recorded in the future": a bulk load of history stamped later than
+                    # `now` (a simulated clock) must not be re-read every pass.
                     recorded_at__gte=now - LATE_WINDOW,
+                    recorded_at__lte=now,
                 )
                 .select_related(*EVENT_SELECT)
                 .order_by("id")[:BATCH]
