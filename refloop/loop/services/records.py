@@ -11,13 +11,14 @@ from django.utils import timezone
 from refloop.alerts.queries import holders_of
 from refloop.alerts.services import AlertSpec, alerts_raise
 from refloop.core.calendar import practice_calendar
-from refloop.core.errors import DomainError, NotFound
+from refloop.core.errors import DomainError
 from refloop.core.pdf import Section, pdf_letter
 from refloop.directory.enums import DocumentKind
 from refloop.loop.models import RecordsRequest
 from refloop.loop.services.referrer import (
     MANAGER_PERMISSION,
     patient_line,
+    referral_with_referrer,
     referrer_message,
     referrer_route,
     referrer_unreachable,
@@ -45,7 +46,7 @@ def records_request(*, referral_id: int, actor, now: dt.datetime | None = None) 
     require(actor, "receive_referral", "schedule_referral")
     now = now or timezone.now()
     with files_removed_on_failure(), transaction.atomic():
-        referral = _referral(referral_id)
+        referral = referral_with_referrer(referral_id)
         if not referral.is_open:
             raise DomainError("This referral has ended.", code="ended")
         missing = list(referral.checklist.exclude(status__in=CHECKLIST_DONE))
@@ -80,7 +81,7 @@ def records_follow_up(*, request_id: int, now: dt.datetime) -> RecordsRequest:
     once when due, ask again when due."""
     with files_removed_on_failure(), transaction.atomic():
         request = RecordsRequest.objects.select_for_update().get(pk=request_id)
-        referral = _referral(request.referral_id)
+        referral = referral_with_referrer(request.referral_id)
         missing = list(
             referral.checklist.exclude(status__in=CHECKLIST_DONE).values_list("name", flat=True)
         )
@@ -207,16 +208,3 @@ def _letter(referral: Referral, items: list[str], ask_count: int) -> bytes:
 def _business_days_after(start: dt.datetime, days: int) -> dt.datetime:
     calendar = practice_calendar()
     return calendar.add(start, max(1, days) * calendar.hours.seconds_per_day)
-
-
-def _referral(referral_id: int) -> Referral:
-    referral = (
-        Referral.objects.select_related(
-            "service_line", "patient", "referring_clinician", "referring_organization"
-        )
-        .filter(pk=referral_id)
-        .first()
-    )
-    if referral is None:
-        raise NotFound("No such referral.")
-    return referral

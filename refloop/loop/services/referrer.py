@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from refloop.alerts.queries import STATE_OWNER_PERMISSION, holders_of
 from refloop.alerts.services import AlertSpec, alerts_raise
+from refloop.core.errors import NotFound
 from refloop.directory.enums import UpdateChannel
 from refloop.messaging.enums import PHI_CHANNELS, Audience, MessageChannel
 from refloop.messaging.services import message_queue
@@ -138,3 +139,17 @@ def patient_line(referral: Referral) -> str:
     """How a PHI-fit message names the patient."""
     patient = referral.patient
     return f"{patient.last_name}, {patient.first_name} (born {patient.birth_date:%Y-%m-%d})"
+
+
+def referral_with_referrer(referral_id: int) -> Referral:
+    """The referral with what writing to its referrer needs (patient, line, clinician, practice)."""
+    referral = (
+        Referral.objects.select_related(
+            "patient", "service_line", "referring_clinician", "referring_organization"
+        )
+        .filter(pk=referral_id)
+        .first()
+    )
+    if referral is None:
+        raise NotFound("No such referral.")
+    return referral

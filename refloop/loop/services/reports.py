@@ -24,6 +24,7 @@ from refloop.loop.models import (
 from refloop.loop.services.referrer import (
     REPORT_CHANNEL,
     patient_line,
+    referral_with_referrer,
     referrer_message,
     referrer_route,
 )
@@ -62,7 +63,9 @@ def report_send(
             title=incoming.title or "Consult report",
         )
         # The report is stored first: a referral closes only with its report on file.
-        document = document_store(referral=_referral(referral_id), incoming=report, actor=actor)
+        document = document_store(
+            referral=referral_with_referrer(referral_id), incoming=report, actor=actor
+        )
         referral = referral_transition(
             referral_id=referral_id,
             to_state=State.CLOSED,
@@ -77,19 +80,6 @@ def report_send(
         )
 
 
-def _referral(referral_id: int) -> Referral:
-    referral = (
-        Referral.objects.select_related(
-            "patient", "service_line", "referring_clinician", "referring_organization"
-        )
-        .filter(pk=referral_id)
-        .first()
-    )
-    if referral is None:
-        raise NotFound("No such referral.")
-    return referral
-
-
 # The report written in the app ----------------------------------------------------------------
 
 ACK_VALID_FOR = dt.timedelta(days=30)
@@ -101,7 +91,7 @@ def consult_report_save(*, referral_id: int, texts: dict[str, str], actor) -> Co
     """Save the draft (created from the service line's template the first time)."""
     require(actor, "close_referral")
     with transaction.atomic():
-        referral = _referral(referral_id)
+        referral = referral_with_referrer(referral_id)
         report = ConsultReport.objects.select_for_update().filter(referral=referral).first()
         if report is not None and report.status == ConsultReport.Status.FINAL:
             raise DomainError("This report has been sent and can no longer change.", code="final")
@@ -134,7 +124,7 @@ def consult_report_send(
     """Render the draft to PDF, send it by the referrer's channel and close the referral through
     report_send. The message carries the PDF, whose cover has the acknowledgement link."""
     require(actor, "close_referral")
-    referral = _referral(referral_id)
+    referral = referral_with_referrer(referral_id)
     report = ConsultReport.objects.filter(referral=referral).first()
     if report is None or report.status == ConsultReport.Status.FINAL:
         raise DomainError("Write the report first.", code="no_draft")
