@@ -42,48 +42,52 @@ def _columns(model, *, skip=()):
     return [f.column for f in model._meta.concrete_fields if f.column not in skip]
 
 
-def backlog_make(target_open: int) -> None:
-    """Clone open referrals (and their clocks and blockers) until `target_open` are open."""
-    open_now = Referral.objects.filter(state__in=OPEN_STATES).count()
-    source_ids = list(
-        Referral.objects.filter(state__in=OPEN_STATES, pk__lt=OFFSET).values_list("pk", flat=True)
-    )
-    if open_now >= target_open or not source_ids:
-        return
-    copies = -(-(target_open - open_now) // len(source_ids))
-    referral_cols = _columns(Referral, skip={"id", "sender_reference"})
-    children = [
-        (model._meta.db_table, _columns(model, skip={"id", "referral_id"}))
-        for model in (ReferralClock, ReferralBlocker, Authorization)
-    ]
-    states = tuple(str(s) for s in OPEN_STATES)
+def backlog_make(*, target_open: int, target_total: int) -> None:
+    """Clone open referrals (with their clocks, blockers and authorizations) until `target_open`
+    are open, then ended ones until there are `target_total` referrals in all."""
+    states = [str(state) for state in OPEN_STATES]
+    shift = OFFSET
+    for condition, wanted in (
+        ("state = ANY(%s)", lambda: target_open - _count(open_only=True)),
+        ("NOT (state = ANY(%s))", lambda: target_total - _count(open_only=False)),
+    ):
+        while (left := wanted()) > 0:
+            _clone(condition, states, shift, left)
+            shift += OFFSET
     with connection.cursor() as cursor:
-        for c in range(1, copies + 1):
-            left = target_open - Referral.objects.filter(state__in=OPEN_STATES).count()
-            if left <= 0:
-                break
-            shift = c * OFFSET
-            cols = ", ".join(referral_cols)
-            cursor.execute(
-                f"INSERT INTO referrals_referral (id, sender_reference, {cols}) "
-                f"SELECT id + %s, '', {cols} FROM referrals_referral "
-                f"WHERE id < %s AND state IN %s ORDER BY id LIMIT %s",
-                [shift, OFFSET, states, left],
-            )
-            for table, cols in children:
-                joined = ", ".join(cols)
-                cursor.execute(
-                    f"INSERT INTO {table} (referral_id, {joined}) "
-                    f"SELECT t.referral_id + %s, {', '.join('t.' + x for x in cols)} "
-                    f"FROM {table} t JOIN referrals_referral r ON r.id = t.referral_id + %s",
-                    [shift, shift],
-                )
         cursor.execute(
             "SELECT setval(pg_get_serial_sequence('referrals_referral', 'id'), "
             "(SELECT max(id) FROM referrals_referral))"
         )
-        cursor.execute("ANALYZE referrals_referral")
-        cursor.execute("ANALYZE referrals_referralclock")
+        for model in (Referral, ReferralClock, ReferralBlocker, Authorization):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+
+
+def _count(*, open_only: bool) -> int:
+    rows = Referral.objects.filter(state__in=OPEN_STATES) if open_only else Referral.objects
+    return rows.count()
+
+
+def _clone(condition: str, states: list[str], shift: int, limit: int) -> None:
+    """One copy of up to `limit` original referrals matching `condition`, ids moved by `shift`."""
+    cols = ", ".join(_columns(Referral, skip={"id", "sender_reference"}))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO referrals_referral (id, sender_reference, {cols}) "
+            f"SELECT id + %s, '', {cols} FROM referrals_referral "
+            f"WHERE id < %s AND {condition} ORDER BY id LIMIT %s",
+            [shift, OFFSET, states, limit],
+        )
+        for model in (ReferralClock, ReferralBlocker, Authorization):
+            table = model._meta.db_table
+            child = _columns(model, skip={"id", "referral_id"})
+            cursor.execute(
+                f"INSERT INTO {table} (referral_id, {', '.join(child)}) "
+                f"SELECT referral_id + %s, {', '.join(child)} FROM {table} "
+                f"WHERE referral_id IN (SELECT id - %s FROM referrals_referral "
+                f"WHERE id >= %s AND id < %s)",
+                [shift, shift, shift, shift + OFFSET],
+            )
 
 
 def passes(count: int) -> list[dict]:
@@ -111,7 +115,12 @@ def due_make(count: int | None) -> int:
     return len(ids)
 
 
+FIRST_NEW = {"message": 0}  # messages made before the bench (the demo's) are not judged
+
+
 def duplicates() -> dict:
+    """Alerts twice for one person and key, and messages made by the bench's passes that say the
+    same thing to the same address about the same referral for the same purpose."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM (SELECT key, recipient_id FROM alerts_alert "
@@ -120,8 +129,9 @@ def duplicates() -> dict:
         alerts = cursor.fetchone()[0]
         cursor.execute(
             "SELECT count(*) FROM (SELECT purpose, referral_id, to_address, body "
-            "FROM messaging_outboundmessage GROUP BY purpose, referral_id, to_address, body "
-            "HAVING count(*) > 1) d"
+            "FROM messaging_outboundmessage WHERE id >= %s "
+            "GROUP BY purpose, referral_id, to_address, body HAVING count(*) > 1) d",
+            [FIRST_NEW["message"]],
         )
         messages = cursor.fetchone()[0]
     return {"duplicate_alerts": alerts, "duplicate_messages": messages}
@@ -156,16 +166,20 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--label", required=True)
     parser.add_argument("--open", type=int, default=0, help="clone open referrals up to this")
+    parser.add_argument("--total", type=int, default=0, help="then ended ones up to this")
     parser.add_argument("--busy", type=int, default=2000)
     args = parser.parse_args()
-    if args.open:
-        backlog_make(args.open)
+    if args.open or args.total:
+        backlog_make(target_open=args.open, target_total=args.total)
     size = {
         "label": args.label,
         "referrals": Referral.objects.count(),
         "open": Referral.objects.filter(state__in=OPEN_STATES).count(),
     }
     print(json.dumps(size), flush=True)
+    FIRST_NEW["message"] = (
+        OutboundMessage.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    ) + 1
     passes(1)  # settle what the load left due, so each scenario measures only its own work
     for runners in (1, 2):
         scenario(args.label, "busy", due_make(args.busy), runners)

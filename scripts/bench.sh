@@ -13,6 +13,29 @@ since() { python3 -c "import time; print(round(time.time() - $1, 1))"; }
 work=$(mktemp -d /tmp/refloop-bench.XXXXXX)
 export REFLOOP_VAR_DIR=$work/var
 
+if [ "${BENCH_ONLY:-}" = "scheduler" ]; then
+    # The scheduler and booking benches alone: a 25,000-referral baseline, and 200,000 referrals
+    # (scale 8) cloned up to 1,000,000 with 200,000 open (events are not cloned: the scheduler
+    # never reads old events).
+    pg_cluster_start -c shared_buffers=1GB -c work_mem=16MB -c fsync=off -c synchronous_commit=off \
+        -c full_page_writes=off -c max_wal_size=4GB || { echo "no PostgreSQL" >&2; exit 1; }
+    for db in base sched; do
+        pg_as_owner "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "refloop_$db"
+        export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_$db"
+        $PY manage.py migrate -v0
+        start=$(date +%s.%N)
+        $PY manage.py refloop_demo --scale "$([ $db = base ] && echo 1 || echo 8)" >/dev/null
+        echo "demo load on PostgreSQL ($db): $(since "$start") s"
+    done
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/scheduler.py --label base
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_sched" \
+        $PY bench/scheduler.py --label 1M --open 200000 --total 1000000
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/booking.py --slots 50
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/booking.py --slots 10
+    rm -rf "$work"
+    exit 0
+fi
+
 echo "== demo load, 25,000 referrals, SQLite"
 export DATABASE_URL="sqlite:///$work/demo.sqlite3"
 $PY manage.py migrate -v0
@@ -49,7 +72,7 @@ $PY bench/compare.py < "$results"
 echo "== scheduler: one pass and two at once (base as loaded; big with 200,000 open referrals)"
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/scheduler.py --label base
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_big" \
-    $PY bench/scheduler.py --label big --open "${BENCH_OPEN:-200000}"
+    $PY bench/scheduler.py --label big --open "${BENCH_OPEN:-200000}" --total 1000000
 
 echo "== booking: 50 attempts at once on 50 slots (baseline: no contention), then on the same 10"
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/booking.py --slots 50
