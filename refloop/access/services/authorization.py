@@ -150,16 +150,14 @@ def authorization_approve(
     authorization.decided_at = at
     authorization.next_check_at = authorization_expires_at(valid_to)
     authorization.save()
-    milestone_record(
-        referral_id=referral_id,
-        milestone=Milestone.AUTHORIZATION_DECIDED,
-        actor=actor,
-        occurred_at=at,
-        note=f"Approved, number {number}, valid {valid_from:%Y-%m-%d} to {valid_to:%Y-%m-%d}.",
-        details={"authorization": "approved"},
-        expected_version=expected_version,
+    _decided(
+        referral_id,
+        actor,
+        at,
+        "approved",
+        f"Approved, number {number}, valid {valid_from:%Y-%m-%d} to {valid_to:%Y-%m-%d}.",
+        expected_version,
     )
-    _resolve_blocker(referral_id, actor, at)
     return authorization
 
 
@@ -185,18 +183,23 @@ def authorization_deny(
     authorization.decided_at = at
     authorization.next_check_at = None
     authorization.save()
+    _decided(referral_id, actor, at, "denied", f"Denied: {reason}", expected_version)
+    return authorization
+
+
+def _decided(referral_id, actor, at, decision: str, note: str, expected_version) -> None:
+    """The payer decided: the milestone, then the blocker resolved. Waiting is over either way;
+    after a denial the people decide what next (appeal, self-pay, cancel)."""
     milestone_record(
         referral_id=referral_id,
         milestone=Milestone.AUTHORIZATION_DECIDED,
         actor=actor,
         occurred_at=at,
-        note=f"Denied: {reason}",
-        details={"authorization": "denied"},
+        note=note,
+        details={"authorization": decision},
         expected_version=expected_version,
     )
-    # Waiting is over: the people decide what next (appeal, self-pay, cancel).
     _resolve_blocker(referral_id, actor, at)
-    return authorization
 
 
 @transaction.atomic
