@@ -58,9 +58,13 @@ INSTALLED_APPS = [
     "refloop.loop",
     "refloop.messaging",
     "refloop.alerts",
+    "refloop.inbox",
     "refloop.web",
     "refloop.portal",
     "refloop.interop",
+    "refloop.interop.fhir",
+    "refloop.interop.hl7v2",
+    "refloop.interop.files",
     "refloop.demo",
     "refloop.cli",
 ]
@@ -195,6 +199,12 @@ REFLOOP_BASE_URL = os.environ.get("REFLOOP_BASE_URL", "http://127.0.0.1:8000")
 REFLOOP_SMS_BACKEND = os.environ.get("REFLOOP_SMS_BACKEND", "outbox")
 REFLOOP_FAX_BACKEND = os.environ.get("REFLOOP_FAX_BACKEND", "outbox")
 REFLOOP_DIRECT_BACKEND = os.environ.get("REFLOOP_DIRECT_BACKEND", "outbox")
+# HL7 v2 status and reports go to the partner's own MLLP endpoint (interop.hl7v2).
+REFLOOP_HL7_BACKEND = os.environ.get("REFLOOP_HL7_BACKEND", "outbox")
+# Answering each sender in its own standard: each function takes a referral and returns the
+# loop.services.referrer.Route back to the system or office that sent it, or None (then the
+# referring clinician's own preference applies). Asked in this order.
+REFLOOP_SENDER_ROUTES: list[str] = []
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")

@@ -6,5 +6,9 @@ urlpatterns = [
     # Patients' single-use links (no login).
     path("p/", include("refloop.portal.urls")),
     path("hooks/", include("refloop.interop.urls")),
+    path("fhir/R4/", include("refloop.interop.fhir.urls")),
+    # Referring offices: the public e-referral form (no login) and portal accounts.
+    path("refer/", include("refloop.portal.urls_refer")),
+    path("office/", include("refloop.portal.urls_office")),
     path("", include("refloop.web.urls")),
 ]

@@ -14,11 +14,20 @@ class MessageChannel(models.TextChoices):
     DIRECT = "direct", "Direct secure messaging"
     PORTAL = "portal", "Portal"
     LETTER = "letter", "Printed letter"
+    HL7 = "hl7", "HL7 v2 interface"
+    FHIR = "fhir", "FHIR API"
 
 
 # Channels fit to carry PHI (DESIGN.md, Privacy): plain e-mail and texts carry only a link.
 PHI_CHANNELS = frozenset(
-    {MessageChannel.FAX, MessageChannel.DIRECT, MessageChannel.PORTAL, MessageChannel.LETTER}
+    {
+        MessageChannel.FAX,
+        MessageChannel.DIRECT,
+        MessageChannel.PORTAL,
+        MessageChannel.LETTER,
+        MessageChannel.HL7,
+        MessageChannel.FHIR,
+    }
 )
 
 

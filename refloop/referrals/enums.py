@@ -138,6 +138,7 @@ class EventKind(models.TextChoices):
     DOCUMENT_ADDED = "document_added", "Document added"
     CHECKLIST = "checklist", "Checklist item updated"
     CORRECTION = "correction", "Correction"
+    REVISED = "revised", "Revised by the sender"
 
 
 class ChecklistStatus(models.TextChoices):

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from refloop.web.views import alerts, auth, calendar, loop, oversight, referrals, worklist
 
@@ -23,4 +23,7 @@ urlpatterns = [
     path("alerts/", alerts.alert_list, name="alerts"),
     path("alerts/read/", alerts.alerts_read, name="alerts_read"),
     path("calendar/", calendar.calendar, name="calendar"),
+    path("inbox/", include("refloop.web.urls_inbox")),
+    path("interfaces/", include("refloop.web.urls_interfaces")),
+    path("imports/", include("refloop.web.urls_imports")),
 ]

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.utils.module_loading import import_string
+
 from refloop.alerts.queries import STATE_OWNER_PERMISSION, holders_of
 from refloop.alerts.services import AlertSpec, alerts_raise
 from refloop.core.errors import NotFound
@@ -27,6 +30,9 @@ REPORT_CHANNEL = {
     MessageChannel.FAX: UpdateChannel.FAX,
     MessageChannel.DIRECT: UpdateChannel.DIRECT,
     MessageChannel.LETTER: UpdateChannel.MAIL,
+    MessageChannel.PORTAL: UpdateChannel.PORTAL,
+    MessageChannel.HL7: UpdateChannel.EHR,
+    MessageChannel.FHIR: UpdateChannel.EHR,
 }
 
 
@@ -38,6 +44,12 @@ class Route:
 
 
 def referrer_route(referral: Referral) -> Route | None:
+    """Back the way the referral came when its sender wants answers there (an HL7 partner, a FHIR
+    client, a portal office: settings.REFLOOP_SENDER_ROUTES), else the referrer's preference."""
+    for path in settings.REFLOOP_SENDER_ROUTES:
+        route = import_string(path)(referral)
+        if route is not None:
+            return route
     return clinician_route(referral.referring_clinician, referral.referring_organization)
 
 

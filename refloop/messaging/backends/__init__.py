@@ -7,9 +7,10 @@ back-off). Any other exception is a crash: the message stays `sending` under its
 scheduler takes it again when the lease runs out.
 
 Which backend a channel uses: settings REFLOOP_SMS_BACKEND, REFLOOP_FAX_BACKEND and
-REFLOOP_DIRECT_BACKEND ("outbox", "twilio" or a dotted path to a class); e-mail always goes
-through Django's e-mail backends (settings.EMAIL_BACKEND); the portal and printed letters are
-recorded in the outbox (the portal shows them; letters are printed from the referral page).
+REFLOOP_DIRECT_BACKEND ("outbox", "twilio" or a dotted path to a class), REFLOOP_HL7_BACKEND (the
+MLLP sender to the partner); e-mail always goes through Django's e-mail backends
+(settings.EMAIL_BACKEND); the portal, the FHIR API and printed letters are recorded in the outbox
+(the portal shows them, FHIR clients read them, letters are printed from the referral page).
 
 A fax or Direct provider adapter is a backend like the others: it reads the PDF with
 `document_pdf(message)`, sends it to `message.to_address` with `message.body` as the cover note,
@@ -62,6 +63,7 @@ def backend_for(channel: str) -> ChannelBackend:
         MessageChannel.SMS: settings.REFLOOP_SMS_BACKEND,
         MessageChannel.FAX: settings.REFLOOP_FAX_BACKEND,
         MessageChannel.DIRECT: settings.REFLOOP_DIRECT_BACKEND,
+        MessageChannel.HL7: settings.REFLOOP_HL7_BACKEND,
         MessageChannel.EMAIL: "email",
     }.get(channel, "outbox")
     return import_string(KNOWN.get(configured, configured))()

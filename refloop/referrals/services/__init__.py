@@ -13,6 +13,7 @@ from refloop.referrals.services.intake import (
     ReferrerData,
     referral_receive,
     referral_redirect,
+    referral_revise,
 )
 from refloop.referrals.services.lifecycle import (
     blocker_open,
@@ -43,6 +44,7 @@ __all__ = [
     "referral_assign",
     "referral_receive",
     "referral_redirect",
+    "referral_revise",
     "referral_transition",
     "require",
     "transition_permissions",

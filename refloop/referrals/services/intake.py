@@ -35,6 +35,7 @@ from refloop.referrals.services.lifecycle import (
     clock_book_load,
     clock_book_save,
     event_append,
+    referral_claim,
     referral_transition,
     require,
 )
@@ -264,6 +265,61 @@ def referral_redirect(
     Referral.objects.filter(pk=old.pk).update(redirected_to=new)
     old.redirected_to = new
     return old
+
+
+@transaction.atomic
+def referral_revise(
+    *,
+    referral_id: int,
+    actor,
+    priority: str | None = None,
+    reason: str | None = None,
+    diagnoses: tuple[str, ...] | None = None,
+    note: str = "",
+    occurred_at: dt.datetime | None = None,
+) -> Referral:
+    """The sender revised its referral (an HL7 REF^I13, a FHIR ServiceRequest update): what it may
+    change is what it told us. Only an open referral can be revised; a revision that changes
+    nothing writes nothing. The clocks keep the targets they started with: the sender changing
+    its mind about priority does not move the deadline already promised (noted in the event)."""
+    require(actor, "receive_referral")
+    changes = {}
+    if priority is not None and priority not in Priority.values:
+        raise DomainError(f"Unknown priority '{priority}'.", code="invalid_submission")
+    for code in diagnoses or ():
+        try:
+            validate_icd10cm(code)
+        except ValidationError as exc:
+            raise DomainError(" ".join(exc.messages), code="invalid_submission") from exc
+    referral = Referral.objects.get(pk=referral_id)
+    if referral.state not in OPEN_STATES:
+        raise DomainError(
+            f"{referral.number} is {referral.get_state_display().lower()}; it cannot be revised.",
+            code="not_open",
+        )
+    wanted = {
+        "priority": priority,
+        "reason": reason.strip() if reason is not None else None,
+        "diagnoses": [c.upper() for c in diagnoses] if diagnoses is not None else None,
+    }
+    for name, value in wanted.items():
+        if value is not None and value != getattr(referral, name):
+            changes[name] = {"from": getattr(referral, name), "to": value}
+    if not changes and not note:
+        return referral
+    referral = referral_claim(referral_id=referral_id)
+    for name, change in changes.items():
+        setattr(referral, name, change["to"])
+    referral.save(update_fields=[*changes, "updated_at"] if changes else ["updated_at"])
+    event_append(
+        referral=referral,
+        kind=EventKind.REVISED,
+        actor=actor,
+        occurred_at=occurred_at or timezone.now(),
+        note=note,
+        details={"changes": changes},
+    )
+    return referral
 
 
 # What a redirected referral carries over to the new one.
