@@ -114,7 +114,7 @@ def submission(
         referrer=ReferrerData(npi=clinician.npi) if clinician else ReferrerData(name="Dr Unknown"),
         service_line_id=line.pk,
         reason="Knee pain for six months, failed physiotherapy",
-        channel=Channel.FAX,
+        channel=extra.pop("channel", Channel.FAX),
         priority=priority,
         diagnoses=("M17.11",),
         documents=tuple(documents),

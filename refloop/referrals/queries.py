@@ -55,6 +55,7 @@ class WorklistFilters:
     priority: str = ""
     blocker: str = ""
     clock: str = ""
+    channel: str = ""
     organization_id: int | None = None
     assignee_id: int | None = None
     unassigned: bool = False
@@ -107,6 +108,8 @@ def _worklist_base(filters: WorklistFilters, now: dt.datetime) -> QuerySet[Refer
         rows = rows.filter(service_line_id=filters.service_line_id)
     if filters.priority:
         rows = rows.filter(priority=filters.priority)
+    if filters.channel:
+        rows = rows.filter(channel=filters.channel)
     if filters.organization_id:
         rows = rows.filter(referring_organization_id=filters.organization_id)
     if filters.unassigned:
@@ -149,6 +152,7 @@ def worklist_page(
             "id",
             "state",
             "priority",
+            "channel",
             "received_at",
             "next_due_at",
             "next_at_risk_at",

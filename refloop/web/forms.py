@@ -84,6 +84,9 @@ class WorklistFilterForm(forms.Form):
     priority = forms.ChoiceField(required=False, choices=[("", "Any priority"), *Priority.choices])
     blocker = forms.ChoiceField(required=False, choices=[("", "Any blocker"), *BlockerKind.choices])
     clock = forms.ChoiceField(required=False, choices=[("", "Any clock"), *ClockFilter.choices])
+    channel = forms.ChoiceField(
+        required=False, choices=[("", "Any way in"), *Channel.choices], label="Came by"
+    )
     org = forms.ModelChoiceField(
         required=False,
         widget=LongSelect,
@@ -117,6 +120,7 @@ class WorklistFilterForm(forms.Form):
             priority=data.get("priority", ""),
             blocker=data.get("blocker", ""),
             clock=data.get("clock", ""),
+            channel=data.get("channel", ""),
             organization_id=data["org"].pk if data.get("org") else None,
             assignee_id=self.user.pk if assignee == "me" else _int_or_none(assignee),
             unassigned=assignee == "none",

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from refloop.core.models import AccessLogEntry
 from refloop.directory.enums import Priority
-from refloop.referrals.enums import BlockerKind, CancelReason, State
+from refloop.referrals.enums import BlockerKind, CancelReason, Channel, State
 from refloop.referrals.models import Referral
 from refloop.referrals.services import referral_assign, referral_transition
 from tests import factories
@@ -82,6 +82,19 @@ def test_it_filters_by_line_priority_practice_and_blocker(client, line, intake):
     assert _numbers(client.get(url, {"blocker": BlockerKind.REFERRER_NOT_VERIFIED})) == [
         unknown_referrer.number
     ]
+
+
+def test_it_shows_every_way_in_together_and_filters_by_one(client, line, clinician, intake):
+    by_fax = factories.referral(line=line, clinician=clinician, actor=intake)
+    by_hl7 = factories.referral(line=line, clinician=clinician, channel=Channel.HL7)
+    by_fhir = factories.referral(line=line, clinician=clinician, channel=Channel.FHIR)
+    sign_in(client, intake)
+    url = reverse("worklist")
+
+    everything = client.get(url)
+    assert set(_numbers(everything)) == {by_fax.number, by_hl7.number, by_fhir.number}
+    assert "HL7 v2" in everything.content.decode()
+    assert _numbers(client.get(url, {"channel": Channel.HL7})) == [by_hl7.number]
 
 
 def test_it_filters_by_clock_status(client, line, clinician, intake):
