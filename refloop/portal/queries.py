@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
 from refloop.loop.models import ReportSent
 from refloop.messaging.enums import MessageChannel, MessageStatus
 from refloop.messaging.models import OutboundMessage
-from refloop.referrals.enums import CHECKLIST_DONE, OPEN_STATES, BlockerKind, State
-from refloop.referrals.models import ChecklistItem, Referral, ReferralBlocker
+from refloop.referrals.enums import CHECKLIST_DONE, OPEN_STATES, State
+from refloop.referrals.models import ChecklistItem, Referral
 
 PAGE = 50
 
@@ -123,11 +123,3 @@ def office_history(*, referral):
         if update is not None:
             rows.append((event.occurred_at, update.text))
     return rows
-
-
-def referrer_unverified(*, referral_id: int) -> bool:
-    return ReferralBlocker.objects.filter(
-        Q(resolved_at__isnull=True),
-        referral_id=referral_id,
-        kind=BlockerKind.REFERRER_NOT_VERIFIED,
-    ).exists()

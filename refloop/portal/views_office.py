@@ -52,6 +52,7 @@ from refloop.referrals.models import Document
 from refloop.web.views import requires
 
 Action = AccessLogEntry.Action
+SUFFIX = {"application/pdf": "pdf", "image/tiff": "tif", "image/png": "png", "image/jpeg": "jpg"}
 PENDING_KEY = "portal_office_pending"
 PENDING_SECONDS = 300
 WRONG_CODE = "That code is not right, or was used already. Wait for the next code and try again."
@@ -345,11 +346,13 @@ def office_document(request, pk: int, document_pk: int):
     if sent is not None:
         office_report_open(referral=referral, report_sent_id=sent.pk)
     stored = document.viewable or document.original
+    content_type = "application/pdf" if document.viewable else document.content_type
     response = FileResponse(
         stored.open("rb"),
         as_attachment=True,
-        filename=f"{referral.number}-document-{document.pk}.pdf",
-        content_type="application/pdf" if document.viewable else document.content_type,
+        # The file name carries the referral number and document id, never the patient's name.
+        filename=f"{referral.number}-document-{document.pk}.{SUFFIX.get(content_type, 'bin')}",
+        content_type=content_type,
     )
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
