@@ -101,7 +101,7 @@ def office_login(request):
     before it is signed in at all, so no half-signed-in session exists (the staff app's
     TwoFactorRequiredMiddleware never sees a portal user without their second factor)."""
     form = OfficeLoginForm(request.POST or None)
-    error = ""
+    error, status = "", 200
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         try:
@@ -109,7 +109,7 @@ def office_login(request):
                 request=request, username=username, password=form.cleaned_data["password"]
             )
         except DomainError as exc:
-            error = exc.message
+            error, status = exc.message, 429 if exc.code == "locked" else 400
         else:
             if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
                 request.session[PENDING_KEY] = {
@@ -120,9 +120,6 @@ def office_login(request):
                 }
                 return redirect("office_login_code")
             return _signed_in(request, user, None, username, _next(request))
-    status = 400 if error else 200
-    if error and "locked" in error:
-        status = 429
     context = _context(form=form, error=error, next=request.GET.get("next", ""))
     return render(request, "portal/office/login.html", context, status=status)
 
