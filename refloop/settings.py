@@ -121,9 +121,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Checked wherever a person sets a password (the portal's invitation, the admin): at least 12
+# characters, not a common password, not all digits, not like the user's name or e-mail.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "worklist"
@@ -176,6 +183,7 @@ REFLOOP_SCHEDULER_JOBS = [
     "refloop.access.jobs",
     "refloop.loop.jobs",
     "refloop.messaging.jobs",
+    "refloop.portal.jobs",
 ]
 # E-mail each person their new alerts (one message a pass; referral numbers only, no PHI).
 REFLOOP_ALERT_EMAIL = os.environ.get("REFLOOP_ALERT_EMAIL", "") in {"1", "true", "yes"}
@@ -204,7 +212,16 @@ REFLOOP_HL7_BACKEND = os.environ.get("REFLOOP_HL7_BACKEND", "outbox")
 # Answering each sender in its own standard: each function takes a referral and returns the
 # loop.services.referrer.Route back to the system or office that sent it, or None (then the
 # referring clinician's own preference applies). Asked in this order.
-REFLOOP_SENDER_ROUTES: list[str] = []
+REFLOOP_SENDER_ROUTES: list[str] = ["refloop.portal.routes.portal_route"]
+# The referring-office portal (refloop.portal). Counters live in the database (portal.RateCount),
+# so every process of `make run` counts together.
+REFLOOP_REFER_PER_HOUR = int(os.environ.get("REFLOOP_REFER_PER_HOUR", "10"))  # form posts per IP
+REFLOOP_REFER_MAX_FILE_BYTES = int(os.environ.get("REFLOOP_REFER_MAX_FILE_BYTES", str(10 << 20)))
+REFLOOP_REFER_MAX_TOTAL_BYTES = int(os.environ.get("REFLOOP_REFER_MAX_TOTAL_BYTES", str(25 << 20)))
+REFLOOP_REFER_MAX_FILES = 10
+REFLOOP_OFFICE_LOGIN_FAILURES = int(os.environ.get("REFLOOP_OFFICE_LOGIN_FAILURES", "5"))
+REFLOOP_OFFICE_LOCK_MINUTES = int(os.environ.get("REFLOOP_OFFICE_LOCK_MINUTES", "15"))
+REFLOOP_OFFICE_INVITE_DAYS = 7
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")

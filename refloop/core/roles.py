@@ -43,6 +43,10 @@ ROLE_PERMISSIONS[Role.ADMIN] = ROLE_PERMISSIONS[Role.MANAGER] | ROLE_PERMISSIONS
 # Roles that must sign in with a second factor (TOTP).
 TWO_FACTOR_ROLES = {Role.MANAGER, Role.ADMIN}
 
+# People at a referring office (the portal, refloop.portal): a group with no permission at all,
+# so no staff page or service lets them in; the portal's own views check their organization.
+OFFICE_GROUP = "Referring office"
+
 
 def roles_sync() -> None:
     """Create the role groups and give each exactly its permissions."""
@@ -62,6 +66,7 @@ def roles_sync() -> None:
     for role in Role:
         group, _ = Group.objects.get_or_create(name=role.label)
         group.permissions.set([perms[c] for c in ROLE_PERMISSIONS[role]])
+    Group.objects.get_or_create(name=OFFICE_GROUP)[0].permissions.clear()
 
 
 def user_roles(user) -> set[Role]:

@@ -1,1 +1,10 @@
-urlpatterns = []
+from django.urls import path
+
+from refloop.portal import views_refer
+
+urlpatterns = [
+    path("", views_refer.refer_index, name="refer"),
+    path("<str:line>/", views_refer.refer_line, name="refer_line"),
+    path("<str:line>/new/", views_refer.refer_new, name="refer_new"),
+    path("<str:line>/thanks/", views_refer.refer_thanks, name="refer_thanks"),
+]

@@ -95,7 +95,7 @@ def test_it_refuses_to_send_a_report_without_findings(seen, care_team):
     assert seen.state == State.COMPLETED
 
 
-def test_it_faxes_the_report_to_a_portal_referrer_until_the_portal_exists(
+def test_it_faxes_the_report_to_a_portal_referrer_whose_office_has_no_account(
     line, intake, manager, care_team
 ):
     clinician = factories.referrer()

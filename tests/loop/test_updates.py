@@ -130,7 +130,7 @@ def test_it_uses_the_practice_fax_when_the_clinician_has_none(line, intake):
     assert (update.channel, update.to_address) == (MessageChannel.FAX, "555-010-7999")
 
 
-def test_it_faxes_portal_referrers_until_the_portal_exists(line, intake):
+def test_it_faxes_portal_referrers_whose_office_has_no_portal_account(line, intake):
     clinician = factories.referrer()
     clinician.fax = FAX
     clinician.preferred_update_channel = UpdateChannel.PORTAL
@@ -141,7 +141,9 @@ def test_it_faxes_portal_referrers_until_the_portal_exists(line, intake):
 
     [update] = _updates()
     assert (update.channel, update.to_address) == (MessageChannel.FAX, FAX)
-    assert "portal not built yet (issue 4): sent by fax instead" in update.body
+    assert "no referring-office portal account for this office yet: sent by fax instead" in (
+        update.body.lower()
+    )
 
 
 def test_it_sends_portal_referrers_without_a_fax_a_direct_message(line, intake):

@@ -1,9 +1,11 @@
 """Reaching the referrer: which channel and address a message goes by, and what it may carry.
 
-PHI rule (DESIGN.md, Privacy): fax, Direct and paper mail may carry the patient's name and a PDF.
-Until the referring-office portal exists (issue 4), a referrer is reached only by those: a portal
-notice would wait where nobody reads it, and a link-only e-mail would point at a page that is not
-there. A referrer nobody can reach gets an alert to the referral's owner, never a silent drop.
+PHI rule (DESIGN.md, Privacy): fax, Direct, paper mail, the referring-office portal and interface
+partners (HL7, FHIR) may carry the patient's name and a PDF. A referral whose office has an active
+portal account is answered in the portal (refloop.portal.routes.portal_route, first in
+settings.REFLOOP_SENDER_ROUTES); its people get a link-only e-mail notice (refloop.portal.jobs),
+never the message itself. Plain e-mail alone never reaches a referrer. A referrer nobody can reach
+gets an alert to the referral's owner, never a silent drop.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ from refloop.messaging.services import message_queue
 from refloop.referrals.models import Referral
 
 MANAGER_PERMISSION = "assign_referral"
-# Preferred channels not built yet (issue 4): the message says how it came instead.
-NOT_BUILT = {UpdateChannel.EHR: "EHR interface", UpdateChannel.PORTAL: "Referring-office portal"}
+# Preferred channels the referrer cannot be reached by (yet): the message says how it came instead.
+# PORTAL: the office has no active portal account (portal_route answered None).
+NOT_BUILT = {
+    UpdateChannel.EHR: "EHR interface not built yet (issue 4)",
+    UpdateChannel.PORTAL: "No referring-office portal account for this office yet",
+}
 
 # How a message by each channel is recorded on ReportSent (its channel is the referrer's kind).
 REPORT_CHANNEL = {
@@ -57,9 +63,9 @@ def clinician_route(clinician, org) -> Route | None:
     """The referrer's preferred channel when it has an address; else fax (the clinician's, then
     the practice's), then Direct; None when there is no way to reach them.
 
-    The portal route (a portal notice, or a link-only e-mail) returns with issue 4, when the
-    referring-office portal exists; until then portal referrers get a fax or a Direct message,
-    and an e-mail address alone does not reach a referrer."""
+    A referrer who prefers the portal but whose office has no portal account (portal_route did
+    not answer) gets a fax or a Direct message saying so; an e-mail address alone does not reach
+    a referrer."""
     if clinician is None:
         return None
     fax = clinician.fax or (org.fax if org else "")
@@ -78,7 +84,7 @@ def clinician_route(clinician, org) -> Route | None:
         return None
     if preferred in NOT_BUILT:
         how = "fax" if route.channel == MessageChannel.FAX else "Direct message"
-        note = f"{NOT_BUILT[preferred]} not built yet (issue 4): sent by {how} instead."
+        note = f"{NOT_BUILT[preferred]}: sent by {how} instead."
         route = Route(route.channel, route.to_address, note=note)
     return route
 
@@ -124,7 +130,7 @@ def referrer_message(
     clinician_id: int | None = None,
 ):
     """Queue one message to the referrer. Callers write the patient's name and attach PDFs, so
-    a route unfit for PHI is refused outright (none exists until the portal, issue 4)."""
+    a route unfit for PHI (plain e-mail, a text) is refused outright."""
     if route.channel not in PHI_CHANNELS:
         raise ValueError(f"{route.channel} cannot carry a message to a referrer")
     if route.note:
