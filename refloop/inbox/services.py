@@ -38,7 +38,11 @@ from refloop.referrals.services import (
     referral_receive,
     require,
 )
-from refloop.referrals.services.documents import document_check, tiff_to_pdf
+from refloop.referrals.services.documents import (
+    _remove_on_rollback,  # files written here go too if the transaction rolls back
+    document_check,
+    tiff_to_pdf,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +102,6 @@ def _already_received(arrival: Arrival) -> InboxDocument | None:
 
 
 def _store(arrival: Arrival) -> InboxDocument:
-    from refloop.referrals.services.documents import _remove_on_rollback
-
     received_at = arrival.received_at or timezone.now()
     document = InboxDocument(
         source=arrival.source,
@@ -300,11 +302,15 @@ def _part_locked(part_id: int) -> InboxPart:
 
 
 def _part_claim(part_id: int) -> InboxPart:
+    """Lock the document, then the part (the order splitting takes too, so two coordinators
+    never deadlock): the document's status is recomputed from all its parts."""
+    document_id = InboxPart.objects.filter(pk=part_id).values_list("document_id", flat=True)
+    if not document_id:
+        raise NotFound("No such part.")
+    _require_open(_document_locked(document_id[0]))
     part = _part_locked(part_id)
     if part.is_filed:
         raise Conflict("This part was filed already.", code="inbox_part_filed")
-    # Lock the document too: its status is recomputed from all its parts.
-    _require_open(_document_locked(part.document_id))
     return part
 
 
