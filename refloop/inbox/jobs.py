@@ -17,11 +17,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from refloop.alerts.queries import holders_of
 from refloop.alerts.services import AlertSpec, alerts_raise
 from refloop.core.scheduling import Job, period_claim, period_finish, rows_claim
 from refloop.inbox.channels import Mailbox, drop_folder_poll, imap_poll
 from refloop.inbox.models import OPEN_STATUSES, InboxDocument, Source
+from refloop.inbox.queries import unfiled_alert_recipients
 
 log = logging.getLogger("refloop.scheduler")
 
@@ -63,7 +63,7 @@ def drop_folder_watch(now: dt.datetime) -> int:
 
 
 def unfiled_clock_watch(now: dt.datetime) -> int:
-    """Alert everyone who receives referrals when an unfiled document is at risk, then when it is
+    """Alert the intake coordinators when an unfiled document is at risk, then when it is
     overdue. Reads only the rows whose next check has come."""
     handled, recipients = 0, None
     while True:
@@ -73,7 +73,7 @@ def unfiled_clock_watch(now: dt.datetime) -> int:
         if not ids:
             return handled
         if recipients is None:
-            recipients = tuple(holders_of("receive_referral"))
+            recipients = tuple(unfiled_alert_recipients())
         for document_id in ids:
             _clock_check(document_id, now, recipients)
         handled += len(ids)

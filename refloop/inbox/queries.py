@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
+from refloop.alerts.queries import holders_of
+from refloop.core.roles import Role
 from refloop.inbox.models import OPEN_STATUSES, InboxDocument, InboxPart
 from refloop.referrals.models import ChecklistItem, Referral
 
@@ -77,6 +80,18 @@ def referral_for_filing(*, number: str) -> Referral | None:
         .filter(pk=pk)
         .first()
     )
+
+
+def unfiled_alert_recipients() -> list[int]:
+    """Who hears of an unfiled document: the intake coordinators (their work), or, in a
+    practice without any, everyone who may receive referrals."""
+    coordinators = list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.INTAKE.label)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return coordinators or holders_of("receive_referral")
 
 
 def checklist_of(*, referral_id: int) -> list[ChecklistItem]:

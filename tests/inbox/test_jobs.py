@@ -1,5 +1,5 @@
-"""The unfiled clock: at risk, then overdue, each alerted once to everyone who receives
-referrals; a document filed in time is never alerted."""
+"""The unfiled clock: at risk, then overdue, each alerted once to the intake coordinators (not
+the manager, who may receive referrals too); a document dealt with is never alerted."""
 
 import datetime as dt
 import os
@@ -15,7 +15,7 @@ from refloop.inbox.services import inbox_document_discard
 from tests.inbox.conftest import received, three_page_pdf
 
 
-def test_it_alerts_intake_at_risk_then_overdue_once_each(fax_document, intake, triage):
+def test_it_alerts_intake_at_risk_then_overdue_once_each(fax_document, intake, triage, manager):
     before = fax_document.at_risk_at - dt.timedelta(minutes=1)
     assert unfiled_clock_watch(before) == 0
     assert unfiled_clock_watch(fax_document.at_risk_at) == 1
@@ -31,6 +31,11 @@ def test_it_alerts_intake_at_risk_then_overdue_once_each(fax_document, intake, t
     ]
     fax_document.refresh_from_db()
     assert fax_document.next_check_at is None and fax_document.lease_until is None
+
+
+def test_it_alerts_whoever_receives_referrals_without_coordinators(fax_document, manager):
+    unfiled_clock_watch(fax_document.due_at)
+    assert Alert.objects.get().recipient == manager
 
 
 def test_it_does_not_alert_a_document_dealt_with(intake):

@@ -97,9 +97,9 @@ def test_it_shows_the_pages_and_logs_every_look(as_intake, intake, fax_document)
         f'src="{reverse("inbox_document_view", args=[fax_document.pk])}"' in page.content.decode()
     )
     pdf = as_intake.get(reverse("inbox_document_view", args=[fax_document.pk]))
-    assert (
-        pdf["Content-Type"] == "application/pdf" and b"".join(pdf.streaming_content)[:5] == b"%PDF-"
-    )
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf["X-Frame-Options"] == "SAMEORIGIN"  # shown in the page's own iframe
+    assert b"".join(pdf.streaming_content)[:5] == b"%PDF-"
     original = as_intake.get(reverse("inbox_document_original", args=[fax_document.pk]))
     assert "attachment" in original["Content-Disposition"]
     entries = AccessLogEntry.objects.filter(
@@ -156,6 +156,7 @@ def test_it_files_a_part_to_a_new_referral_through_the_intake_form(
     assert reverse("inbox_part_view", args=[first.pk]) in html
     assert f'action="{url}"' in html.replace("&amp;", "&")
     part_pdf = as_intake.get(reverse("inbox_part_view", args=[first.pk]))
+    assert part_pdf["X-Frame-Options"] == "SAMEORIGIN"
     assert b"".join(part_pdf.streaming_content).startswith(b"%PDF-")
     response = as_intake.post(
         url,

@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from refloop.core.access_log import access_log_write
@@ -78,12 +79,22 @@ def _page(request, document: InboxDocument, *, status=200, error: DomainError | 
         "clock": document.clock_status(),
         "parts": parts,
         "filing_kinds": FILING_KINDS,
-        "default_ranges": f"1-{document.page_count}" if document.page_count else "",
+        "default_ranges": _ranges_text(parts, document.page_count),
         "source_label": Source(document.source).label,
     }
     if error is not None:
         return domain_error_render(request, error, "web/inbox/document.html", context)
     return render(request, "web/inbox/document.html", context, status=status)
+
+
+def _ranges_text(parts, page_count: int) -> str:
+    """What the split field starts with: the parts as they are, or every page as one."""
+    if parts:
+        return ", ".join(
+            str(p.first_page) if p.first_page == p.last_page else f"{p.first_page}-{p.last_page}"
+            for p in parts
+        )
+    return f"1-{page_count}" if page_count else ""
 
 
 @requires("receive_referral")
@@ -100,6 +111,8 @@ def _serve(request, field, *, name: str, content_type: str, attachment: bool):
     return response
 
 
+# Shown in an <iframe> of our own pages: same-origin framing only (the default is DENY).
+@xframe_options_sameorigin
 @requires("receive_referral")
 def inbox_document_view(request, pk: int):
     """The pages as one PDF, shown inline on the document page."""
@@ -173,6 +186,7 @@ def _part_or_404(pk: int):
     return part
 
 
+@xframe_options_sameorigin
 @requires("receive_referral")
 def inbox_part_view(request, pk: int):
     """The part's pages alone (beside the intake form, or before filing)."""
