@@ -184,6 +184,7 @@ REFLOOP_SCHEDULER_JOBS = [
     "refloop.loop.jobs",
     "refloop.messaging.jobs",
     "refloop.portal.jobs",
+    "refloop.inbox.jobs",
 ]
 # E-mail each person their new alerts (one message a pass; referral numbers only, no PHI).
 REFLOOP_ALERT_EMAIL = os.environ.get("REFLOOP_ALERT_EMAIL", "") in {"1", "true", "yes"}
@@ -222,6 +223,23 @@ REFLOOP_REFER_MAX_FILES = 10
 REFLOOP_OFFICE_LOGIN_FAILURES = int(os.environ.get("REFLOOP_OFFICE_LOGIN_FAILURES", "5"))
 REFLOOP_OFFICE_LOCK_MINUTES = int(os.environ.get("REFLOOP_OFFICE_LOCK_MINUTES", "15"))
 REFLOOP_OFFICE_INVITE_DAYS = 7
+# Document inbox (refloop.inbox): an unfiled document is due within this many business hours (at
+# risk at 75%); inbound faxes come from these providers' webhooks (/hooks/fax/<name>/), each a
+# dotted path to its adapter; e-mail from an IMAP mailbox and files from a drop folder, polled by
+# the scheduler when set. A drop folder's documents become referrals of this channel.
+REFLOOP_INBOX_FILE_WITHIN_HOURS = float(os.environ.get("REFLOOP_INBOX_FILE_WITHIN_HOURS", "4"))
+REFLOOP_FAX_PROVIDERS = {"phaxio": "refloop.interop.fax_hooks.PhaxioAdapter"}
+PHAXIO_CALLBACK_TOKEN = os.environ.get("PHAXIO_CALLBACK_TOKEN", "")
+REFLOOP_INBOX_IMAP_HOST = os.environ.get("REFLOOP_INBOX_IMAP_HOST", "")
+REFLOOP_INBOX_IMAP_PORT = int(os.environ.get("REFLOOP_INBOX_IMAP_PORT", "993"))
+REFLOOP_INBOX_IMAP_SSL = os.environ.get("REFLOOP_INBOX_IMAP_SSL", "1") in {"1", "true", "yes"}
+REFLOOP_INBOX_IMAP_USER = os.environ.get("REFLOOP_INBOX_IMAP_USER", "")
+REFLOOP_INBOX_IMAP_PASSWORD = os.environ.get("REFLOOP_INBOX_IMAP_PASSWORD", "")
+REFLOOP_INBOX_IMAP_FOLDER = os.environ.get("REFLOOP_INBOX_IMAP_FOLDER", "INBOX")
+# Empty: a message read is marked seen; else it is moved to this folder (after the commit).
+REFLOOP_INBOX_IMAP_DONE_FOLDER = os.environ.get("REFLOOP_INBOX_IMAP_DONE_FOLDER", "")
+REFLOOP_INBOX_DROP_DIR = os.environ.get("REFLOOP_INBOX_DROP_DIR", "")
+REFLOOP_INBOX_FOLDER_CHANNEL = os.environ.get("REFLOOP_INBOX_FOLDER_CHANNEL", "fax")
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")

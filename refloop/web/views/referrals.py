@@ -12,6 +12,7 @@ from refloop.access.queries import patient_section
 from refloop.core.access_log import access_log_write
 from refloop.core.errors import Conflict, DomainError, NotAllowed
 from refloop.core.models import AccessLogEntry
+from refloop.inbox.services import inbox_part_file_new_referral, source_channel
 from refloop.loop.queries import loop_for_page
 from refloop.loop.services.reports import WRITABLE_STATES
 from refloop.messaging.queries import messages_for_referral
@@ -29,24 +30,32 @@ from refloop.web.errors import domain_error_render
 from refloop.web.forms import IntakeForm
 from refloop.web.views import requires
 from refloop.web.views.calendar import booking_choices
+from refloop.web.views.inbox import intake_part
 
 # Intake ---------------------------------------------------------------------------------------
 
 
 @requires("receive_referral")
 def referral_new(request):
-    """Fax and phone referrals typed in by intake; the same way in as every channel."""
+    """Fax and phone referrals typed in by intake; the same way in as every channel. With
+    ?inbox_part=<id> the form files pages from the document inbox, shown beside it."""
+    part = intake_part(request)
     posted = request.method == "POST"
-    form = IntakeForm(request.POST if posted else None, request.FILES if posted else None)
+    initial = {"channel": source_channel(part.document.source)} if part else None
+    form = IntakeForm(
+        request.POST if posted else None, request.FILES if posted else None, initial=initial
+    )
+    template = "web/inbox/referral_new.html" if part else "web/referral_new.html"
     context = {
         "form": form,
         "duplicates": [],
         "max_upload_mb": settings.REFLOOP_MAX_UPLOAD_BYTES // 1_000_000,
+        "inbox_part": part,
     }
     if not posted:
-        return render(request, "web/referral_new.html", context)
+        return render(request, template, context)
     if not form.is_valid():
-        return render(request, "web/referral_new.html", context, status=400)
+        return render(request, template, context, status=400)
     data = form.cleaned_data
     duplicates = open_referrals_of_patient(
         first_name=data["first_name"],
@@ -57,11 +66,16 @@ def referral_new(request):
     if duplicates and not data["receive_anyway"]:
         context["duplicates"] = duplicates
         context["files_dropped"] = bool(form.incoming)
-        return render(request, "web/referral_new.html", context, status=200)
+        return render(request, template, context, status=200)
     try:
-        result = referral_receive(submission=form.submission(), actor=request.user)
+        if part:
+            result = inbox_part_file_new_referral(
+                part_id=part.pk, submission=form.submission(), actor=request.user
+            )
+        else:
+            result = referral_receive(submission=form.submission(), actor=request.user)
     except DomainError as error:
-        return domain_error_render(request, error, "web/referral_new.html", context)
+        return domain_error_render(request, error, template, context)
     messages.success(request, f"Referral {result.referral.number} received.")
     return redirect("referral_detail", pk=result.referral.pk)
 
