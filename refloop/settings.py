@@ -204,7 +204,9 @@ REFLOOP_HL7_BACKEND = os.environ.get("REFLOOP_HL7_BACKEND", "outbox")
 # Answering each sender in its own standard: each function takes a referral and returns the
 # loop.services.referrer.Route back to the system or office that sent it, or None (then the
 # referring clinician's own preference applies). Asked in this order.
-REFLOOP_SENDER_ROUTES: list[str] = []
+REFLOOP_SENDER_ROUTES: list[str] = [
+    "refloop.interop.fhir.routes.fhir_route",
+]
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
