@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from refloop.core.access_log import access_log_write
+from refloop.core.access_log import access_log_write, access_log_write_many
 from refloop.core.errors import DomainError, NotFound
 from refloop.interop.fhir import views_write
 from refloop.interop.fhir.auth import client_authenticate
@@ -151,7 +151,9 @@ def type_endpoint(request, client, resource_type: str):
     scope_require(client=client, resource_type=resource_type, interaction="search")
     lenient = "handling=lenient" in request.headers.get("Prefer", "").replace(" ", "")
     search = search_parse(resource_type=resource_type, params=request.GET, lenient=lenient)
-    return fhir_response(search_bundle(client=client, search=search, base_url=base_url(request)))
+    bundle = search_bundle(client=client, search=search, base_url=base_url(request))
+    _log_search(request, client, bundle)
+    return fhir_response(bundle)
 
 
 @endpoint
@@ -203,11 +205,31 @@ def _log_read(request, client, resource_type: str, resource: dict, patient_id=No
     )
 
 
+def _log_search(request, client, bundle: dict) -> None:
+    # One insert per resource type on the page (a fixed number of queries whatever its size).
+    by_type: dict[str, list[tuple]] = {}
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        by_type.setdefault(resource["resourceType"], []).append(
+            (resource["id"], _patient_of(resource))
+        )
+    for resource_type, rows in by_type.items():
+        access_log_write_many(
+            request=request,
+            action="fhir_search",
+            object_type=resource_type,
+            rows=rows,
+            actor_name=f"fhir:{client.client_id}",
+        )
+
+
 def _patient_of(resource: dict) -> int | None:
     if resource.get("resourceType") == "Patient":
         return int(resource["id"])
-    for key in ("subject", "for", "beneficiary"):
-        reference = (resource.get(key) or {}).get("reference", "")
+    references = [resource.get(key) or {} for key in ("subject", "for", "beneficiary")]
+    references += [p["actor"] for p in resource.get("participant", []) if "actor" in p]
+    for reference in references:
+        reference = reference.get("reference", "")
         if reference.startswith("Patient/"):
             return int(reference.split("/", 1)[1])
     return None
