@@ -154,3 +154,26 @@ def test_it_leaves_referrals_from_other_channels_to_the_clinicians_preference(ap
     faxed.save()
 
     assert fhir_route(faxed) is None
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("post", ""),
+        ("post", "$process-message"),
+        ("post", "ServiceRequest"),
+        ("put", "ServiceRequest/1"),
+    ],
+)
+def test_it_refuses_writes_to_a_read_only_client_before_reading_them(live_server, method, path):
+    _, key = make_api_client(scopes="system/*.rs")
+
+    answer = getattr(requests, method)(
+        f"{live_server.url}/fhir/R4/{path}",
+        data=b'{"resourceType": "Bundle"}',
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/fhir+json"},
+        timeout=10,
+    )
+
+    assert answer.status_code == 403
+    assert "create" in answer.text or "update" in answer.text

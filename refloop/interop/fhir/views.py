@@ -119,12 +119,15 @@ def token(request):
 @endpoint
 def base(request, client):
     if request.method == "POST":
+        # A transaction or message places referrals: it needs ServiceRequest create.
+        scope_require(client=client, resource_type="ServiceRequest", interaction="create")
         return views_write.transaction(request, client)
     return outcome(status=405, code="not-supported", diagnostics="POST a transaction Bundle.")
 
 
 @endpoint
 def process_message(request, client):
+    scope_require(client=client, resource_type="ServiceRequest", interaction="create")
     return views_write.process_message(request, client)
 
 
@@ -138,6 +141,7 @@ def _supported(resource_type: str):
 @endpoint
 def type_endpoint(request, client, resource_type: str):
     if request.method == "POST":
+        scope_require(client=client, resource_type=resource_type, interaction="create")
         return views_write.create(request, client, resource_type)
     if request.method != "GET":
         return outcome(
@@ -159,6 +163,7 @@ def type_endpoint(request, client, resource_type: str):
 @endpoint
 def instance(request, client, resource_type: str, resource_id: str):
     if request.method == "PUT":
+        scope_require(client=client, resource_type=resource_type, interaction="update")
         return views_write.update(request, client, resource_type, resource_id)
     if request.method != "GET":
         return outcome(status=405, code="not-supported", diagnostics="GET to read, PUT to update.")
