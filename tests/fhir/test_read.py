@@ -257,3 +257,25 @@ def test_it_searches_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(one.captured_queries)):
         response = client.get(url, **auth)
     assert len(response.json()["entry"]) == 21 * 3
+
+
+def test_it_answers_in_xml_when_asked(live_server, api_client):
+    from fhir.resources.R4B.bundle import Bundle
+    from fhir.resources.R4B.servicerequest import ServiceRequest
+
+    client, key = api_client
+    referral = client_referral(client)
+    auth = {"Authorization": f"Bearer {key}"}
+
+    one = requests.get(
+        f"{live_server.url}/fhir/R4/ServiceRequest/{referral.pk}",
+        headers={**auth, "Accept": "application/fhir+xml"},
+        timeout=10,
+    )
+    page = requests.get(
+        f"{live_server.url}/fhir/R4/ServiceRequest?_format=xml", headers=auth, timeout=10
+    )
+
+    assert one.headers["Content-Type"].startswith("application/fhir+xml")
+    assert ServiceRequest.model_validate_xml(one.content).id == str(referral.pk)
+    assert Bundle.model_validate_xml(page.content).total == 1

@@ -185,7 +185,7 @@ def capability_statement(*, base_url: str, token_url: str) -> dict:
         "software": {"name": "Refloop"},
         "implementation": {"description": "Refloop referral API", "url": base_url},
         "fhirVersion": FHIR_VERSION,
-        "format": ["json"],
+        "format": ["json", "xml"],
         "rest": [
             {
                 "mode": "server",

@@ -16,6 +16,8 @@ from refloop.interop.fhir.queries import FILTERS, context_load
 from refloop.interop.fhir.registry import KINDS
 from refloop.interop.fhir.resources import Context, directory, referrals
 
+FORMATS = ("json", "application/fhir+json", "xml", "application/fhir+xml")
+
 
 @dataclass
 class Search:
@@ -42,8 +44,8 @@ def search_parse(*, resource_type: str, params, lenient: bool) -> Search:
         elif name == "_offset":
             search.offset = _whole(name, values[-1])
         elif name == "_format":
-            if any(v not in ("json", "application/fhir+json", "application/json") for v in values):
-                raise BadParameter("_format: only json is supported.")
+            if any(v not in FORMATS for v in values):
+                raise BadParameter(f"_format: one of {', '.join(FORMATS)}.")
         elif name == "_include":
             wanted = [v for v in values if v in support.includes]
             if len(wanted) < len(values) and not lenient:

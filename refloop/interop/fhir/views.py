@@ -9,6 +9,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from fhir.resources.R4B import get_fhir_model_class
 
 from refloop.core.access_log import access_log_write, access_log_write_many
 from refloop.core.errors import DomainError, NotFound
@@ -28,6 +29,7 @@ from refloop.interop.fhir.smart import ASSERTION_TYPE, TOKEN_LIFETIME, OAuthErro
 
 ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict"}
 FHIR_JSON_TYPES = ("application/fhir+json", "application/json")
+FHIR_XML = "application/fhir+xml"
 
 
 def endpoint(view):
@@ -60,8 +62,8 @@ def token_url(request) -> str:
 
 @require_GET
 def metadata(request):
-    return fhir_response(
-        capability_statement(base_url=base_url(request), token_url=token_url(request))
+    return _answer(
+        request, capability_statement(base_url=base_url(request), token_url=token_url(request))
     )
 
 
@@ -131,6 +133,16 @@ def process_message(request, client):
     return views_write.process_message(request, client)
 
 
+def _answer(request, resource: dict):
+    """JSON, or XML when the client asks for it (Accept or _format): the same resource, passed
+    through fhir.resources' R4B model, so XML is never hand-written."""
+    wanted = request.headers.get("Accept", "") + " " + request.GET.get("_format", "")
+    if "xml" not in wanted:
+        return fhir_response(resource)
+    model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    return HttpResponse(model.model_dump_xml(), content_type=f"{FHIR_XML}; charset=utf-8")
+
+
 def _supported(resource_type: str):
     support = support_of(resource_type)
     if support is None:
@@ -157,7 +169,7 @@ def type_endpoint(request, client, resource_type: str):
     search = search_parse(resource_type=resource_type, params=request.GET, lenient=lenient)
     bundle = search_bundle(client=client, search=search, base_url=base_url(request))
     _log_search(request, client, bundle)
-    return fhir_response(bundle)
+    return _answer(request, bundle)
 
 
 @endpoint
@@ -178,7 +190,7 @@ def instance(request, client, resource_type: str, resource_id: str):
         base_url=base_url(request),
     )
     _log_read(request, client, resource_type, resource)
-    return fhir_response(resource)
+    return _answer(request, resource)
 
 
 def _binary(request, client, resource_id: str):
