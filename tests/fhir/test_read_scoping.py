@@ -134,6 +134,8 @@ def test_it_sends_the_report_back_to_the_fhir_client_to_pull(
     )
     assert pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+    sent.refresh_from_db()
+    assert sent.delivered_at is not None  # the client fetching the PDF is the delivery
     as_fhir = requests.get(
         document["content"][0]["attachment"]["url"],
         headers={"Authorization": f"Bearer {key}", "Accept": "application/fhir+json"},

@@ -243,3 +243,16 @@ def context_load(*, resource_type: str, rows: list, base_url: str) -> Context:
         for patient_id, pk in coverages.order_by("-primary", "pk").values_list("patient_id", "pk"):
             ctx.coverages.setdefault(patient_id, []).append(pk)
     return ctx
+
+
+def reports_awaiting_pull(*, client: ApiClient, document_id: int) -> list[int]:
+    """Reports sent to this client through the API, carrying this document, not yet delivered:
+    the client fetching the PDF is their delivery."""
+    return list(
+        ReportSent.objects.filter(
+            document_id=document_id,
+            delivered_at__isnull=True,
+            message__channel="fhir",
+            message__to_address=client.client_id,
+        ).values_list("pk", flat=True)
+    )

@@ -7,6 +7,7 @@ from functools import wraps
 
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from fhir.resources.R4B import get_fhir_model_class
@@ -21,11 +22,13 @@ from refloop.interop.fhir.capability import (
     capability_statement,
     support_of,
 )
+from refloop.interop.fhir.queries import reports_awaiting_pull
 from refloop.interop.fhir.responses import fhir_response, outcome
 from refloop.interop.fhir.scopes import scope_require
 from refloop.interop.fhir.search import resource_read, resource_row, search_bundle, search_parse
 from refloop.interop.fhir.services import access_token_issue
 from refloop.interop.fhir.smart import ASSERTION_TYPE, TOKEN_LIFETIME, OAuthError, assertion_check
+from refloop.loop.services import report_delivered
 
 ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict"}
 FHIR_JSON_TYPES = ("application/fhir+json", "application/json")
@@ -203,6 +206,9 @@ def _binary(request, client, resource_id: str):
     _log_read(
         request, client, "Binary", {"id": resource_id}, patient_id=document.referral.patient_id
     )
+    # A report sent through the API reached the referrer when its system fetched the PDF.
+    for report_sent_id in reports_awaiting_pull(client=client, document_id=document.pk):
+        report_delivered(report_sent_id=report_sent_id, at=timezone.now(), actor=None)
     accept = request.headers.get("Accept", "")
     if any(kind in accept for kind in FHIR_JSON_TYPES):
         return fhir_response(binary(document, content))
