@@ -250,7 +250,7 @@ def test_it_searches_in_a_fixed_number_of_queries(
         "/fhir/R4/ServiceRequest?_count=50"
         "&_include=ServiceRequest:patient&_include=ServiceRequest:requester"
     )
-    with django_assert_max_num_queries(8) as one:
+    with django_assert_max_num_queries(14) as one:
         assert client.get(url, **auth).status_code == 200
     for _ in range(20):
         client_referral(api)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -236,14 +237,15 @@ def _log_search(request, client, bundle: dict) -> None:
         by_type.setdefault(resource["resourceType"], []).append(
             (resource["id"], _patient_of(resource))
         )
-    for resource_type, rows in by_type.items():
-        access_log_write_many(
-            request=request,
-            action="fhir_search",
-            object_type=resource_type,
-            rows=rows,
-            actor_name=f"fhir:{client.client_id}",
-        )
+    with transaction.atomic():  # one commit for the page's entries
+        for resource_type, rows in by_type.items():
+            access_log_write_many(
+                request=request,
+                action="fhir_search",
+                object_type=resource_type,
+                rows=rows,
+                actor_name=f"fhir:{client.client_id}",
+            )
 
 
 def _patient_of(resource: dict) -> int | None:
