@@ -279,3 +279,21 @@ def test_it_answers_in_xml_when_asked(live_server, api_client):
     assert one.headers["Content-Type"].startswith("application/fhir+xml")
     assert ServiceRequest.model_validate_xml(one.content).id == str(referral.pk)
     assert Bundle.model_validate_xml(page.content).total == 1
+
+
+def test_it_shows_a_withdrawn_referral_as_revoked_and_its_task_cancelled(fhir, api_client):
+    from refloop.access.services import referral_cancel
+    from refloop.referrals.enums import CancelReason
+
+    client, _ = api_client
+    withdrawn = client_referral(client)
+    unreachable = client_referral(client)
+    referral_cancel(referral_id=withdrawn.pk, reason=CancelReason.REFERRER_WITHDREW, actor=None)
+    referral_cancel(referral_id=unreachable.pk, reason=CancelReason.UNABLE_TO_REACH, actor=None)
+
+    assert _ids(raw(fhir, "ServiceRequest", status="revoked")) == [str(withdrawn.pk)]
+    assert _ids(raw(fhir, "ServiceRequest", status="active")) == [str(unreachable.pk)]
+    task = raw(fhir, f"Task/{unreachable.pk}")
+    validate(task)
+    assert (task["status"], task["businessStatus"]["coding"][0]["code"]) == ("cancelled", "6.0")
+    assert task["statusReason"]["text"] == "Unable to reach the patient"
