@@ -194,3 +194,15 @@ def test_it_refuses_an_expired_access_token(live_server, smart_client, rsa_key, 
 def test_it_refuses_other_grant_types(token_url):
     answer = requests.post(token_url, data={"grant_type": "password"}, timeout=10)
     assert (answer.status_code, answer.json()["error"]) == (400, "unsupported_grant_type")
+
+
+def test_it_accepts_the_configured_token_url_as_audience(
+    settings, smart_client, rsa_key, token_url
+):
+    """Behind a proxy the URL the client knows (REFLOOP_BASE_URL) is not the one we see."""
+    settings.REFLOOP_BASE_URL = "https://refloop.example.org"
+    signed = assertion(
+        smart_client, rsa_key, token_url, aud="https://refloop.example.org/fhir/R4/auth/token"
+    )
+
+    assert ask(token_url, signed).status_code == 200

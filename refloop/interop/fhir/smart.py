@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import jwt
+from django.conf import settings
 from django.utils import timezone
 
 from refloop.interop.fhir.capability import SIGNING_ALGORITHMS
@@ -24,6 +25,10 @@ class OAuthError(Exception):
     def __init__(self, error: str, description: str, status: int = 400):
         super().__init__(description)
         self.error, self.description, self.status = error, description, status
+
+
+def configured_token_url() -> str:
+    return f"{settings.REFLOOP_BASE_URL.rstrip('/')}/fhir/R4/auth/token"
 
 
 def assertion_check(*, assertion: str, token_url: str, now: dt.datetime | None = None):
@@ -56,7 +61,8 @@ def assertion_check(*, assertion: str, token_url: str, now: dt.datetime | None =
             assertion,
             key=key,
             algorithms=list(SIGNING_ALGORITHMS),
-            audience=token_url,
+            # As the client reached us, or as configured (behind a proxy the two can differ).
+            audience=[token_url, configured_token_url()],
             options={"require": ["iss", "sub", "aud", "exp", "jti"]},
             leeway=CLOCK_SKEW,
         )
