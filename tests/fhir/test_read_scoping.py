@@ -145,6 +145,8 @@ def test_it_sends_the_report_back_to_the_fhir_client_to_pull(
     assert base64.b64decode(as_fhir["data"]) == pdf.content
     task = get(live_server, key, f"Task/{referral.pk}").json()
     assert (task["status"], task["businessStatus"]["coding"][0]["code"]) == ("completed", "7.0")
+    validate(task)
+    assert task["output"][0]["valueReference"] == {"reference": payload}
     assert get(live_server, key, f"ServiceRequest/{referral.pk}").json()["status"] == "completed"
     assert referral.__class__.objects.get(pk=referral.pk).state == State.CLOSED
 

@@ -238,6 +238,10 @@ def context_load(*, resource_type: str, rows: list, base_url: str) -> Context:
                 clinician_id__in={c for c, _ in pairs}, organization_id__in={o for _, o in pairs}
             ).values_list("clinician_id", "organization_id", "pk")
             ctx.roles = {(c, o): pk for c, o, pk in roles}
+    if resource_type == "Task" and rows:
+        sent = ReportSent.objects.filter(referral_id__in=[r.pk for r in rows]).order_by("pk")
+        for referral_id, document_id in sent.values_list("referral_id", "document_id"):
+            ctx.reports.setdefault(referral_id, []).append(document_id)
     if resource_type == "ServiceRequest" and rows:
         coverages = Coverage.objects.filter(patient_id__in={r.patient_id for r in rows})
         for patient_id, pk in coverages.order_by("-primary", "pk").values_list("patient_id", "pk"):

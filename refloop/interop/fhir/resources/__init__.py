@@ -27,6 +27,7 @@ class Context:
     base_url: str
     roles: dict[tuple[int, int], int] = field(default_factory=dict)  # (clinician, org) -> role
     coverages: dict[int, list[int]] = field(default_factory=dict)  # patient -> coverage ids
+    reports: dict[int, list[int]] = field(default_factory=dict)  # referral -> report documents
 
 
 def ref(resource_type: str, pk, display: str | None = None) -> dict:

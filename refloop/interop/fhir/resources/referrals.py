@@ -177,5 +177,13 @@ def task(referral: Referral, ctx: Context) -> dict:
             "lastModified": instant(referral.state_changed_at),
             "requester": requester(referral, ctx),
             "owner": {"display": settings.REFLOOP_PRACTICE_NAME},
+            # The consult report sent back: the Task's output (BSeR referral feedback).
+            "output": [
+                {
+                    "type": {"text": "Consult report"},
+                    "valueReference": ref("DocumentReference", document_id),
+                }
+                for document_id in ctx.reports.get(referral.pk, [])
+            ],
         }
     )
