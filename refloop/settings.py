@@ -213,7 +213,10 @@ REFLOOP_HL7_BACKEND = os.environ.get("REFLOOP_HL7_BACKEND", "outbox")
 # Answering each sender in its own standard: each function takes a referral and returns the
 # loop.services.referrer.Route back to the system or office that sent it, or None (then the
 # referring clinician's own preference applies). Asked in this order.
-REFLOOP_SENDER_ROUTES: list[str] = ["refloop.portal.routes.portal_route"]
+REFLOOP_SENDER_ROUTES: list[str] = [
+    "refloop.interop.fhir.routes.fhir_route",
+    "refloop.portal.routes.portal_route",
+]
 # The referring-office portal (refloop.portal). Counters live in the database (portal.RateCount),
 # so every process of `make run` counts together.
 REFLOOP_REFER_PER_HOUR = int(os.environ.get("REFLOOP_REFER_PER_HOUR", "10"))  # form posts per IP

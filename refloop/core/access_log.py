@@ -33,12 +33,15 @@ def access_log_write(
     )
 
 
-def access_log_write_many(*, request, action: str, object_type: str, rows: list[tuple]) -> None:
-    """One entry per (object_id, patient_id) shown, written in one query (lists, search results)."""
+def access_log_write_many(
+    *, request, action: str, object_type: str, rows: list[tuple], actor_name: str = ""
+) -> None:
+    """One entry per (object_id, patient_id) shown, written in one query (lists, search results).
+    `actor_name` names a reader who is not a signed-in person (a FHIR client)."""
     user = request.user
     common = dict(
-        user=user,
-        username=user.get_username(),
+        user=user if user.is_authenticated else None,
+        username=user.get_username() if user.is_authenticated else actor_name,
         action=action,
         object_type=object_type,
         ip_address=client_ip(request),

@@ -53,3 +53,30 @@ class FhirSubmission(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["outcome", "received_at"])]
+
+
+class AccessToken(models.Model):
+    """A short-lived opaque token issued by the SMART token endpoint; only its hash is kept."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.TextField()  # granted: what was asked and the client is registered for
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+
+class ClientAssertionUse(models.Model):
+    """A client assertion's jti, kept until the assertion expires so it cannot be replayed."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "jti"], name="client_assertion_once")
+        ]
+        indexes = [models.Index(fields=["expires_at"])]
