@@ -1,0 +1,123 @@
+"""What we answer a write with: a transaction-response Bundle, a message response Bundle, an
+OperationOutcome. Our ids: ServiceRequest and Task are the referral's number (R-0000123); the
+ServiceRequest stays at version 1 until its placer revises it."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.utils import timezone
+
+from refloop.interop.fhir.inbound.problems import Issue
+
+
+def referral_id(referral) -> str:
+    return referral.number
+
+
+def service_request_location(referral) -> str:
+    return f"ServiceRequest/{referral_id(referral)}/_history/1"
+
+
+def task_location(referral) -> str:
+    return f"Task/{referral_id(referral)}"
+
+
+def outcome_resource(issues: list[Issue], *, severity: str = "error") -> dict:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": severity,
+                "code": issue.code,
+                "diagnostics": issue.diagnostics,
+                **({"expression": [issue.expression]} if issue.expression else {}),
+            }
+            for issue in issues
+        ],
+    }
+
+
+def _informational(text: str) -> dict:
+    return outcome_resource([Issue(code="informational", diagnostics=text)], severity="information")
+
+
+def _instant(moment) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+def transaction_response(*, bundle, received) -> dict:
+    """One response entry per request entry, in order (FHIR transaction rules)."""
+    referral = received.referral
+    status = "201 Created" if received.created else "200 OK"
+    documents = iter(received.document_ids)
+    entries = []
+    for entry in bundle.entry or ():
+        kind = entry.resource.get_resource_type()
+        response: dict = {"status": "200 OK"}
+        if kind == "ServiceRequest":
+            response = {
+                "status": status,
+                "location": service_request_location(referral),
+                "etag": 'W/"1"',
+                "lastModified": _instant(referral.created_at),
+                "outcome": _informational(
+                    f"Referral {referral.number} "
+                    f"{'received' if received.created else 'already received (resend)'}; "
+                    f"follow it at {task_location(referral)}."
+                ),
+            }
+        elif kind == "Patient":
+            response["location"] = f"Patient/{referral.patient_id}"
+        elif kind in ("DocumentReference", "Binary") and received.created:
+            count = len(entry.resource.content or ()) if kind == "DocumentReference" else 1
+            ids = [next(documents, None) for _ in range(count)]
+            if ids and ids[0]:
+                response = {"status": "201 Created", "location": f"DocumentReference/{ids[0]}"}
+        else:
+            response["outcome"] = _informational(f"Kept with referral {referral.number}.")
+        entries.append({"response": response})
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "transaction-response",
+        "entry": entries,
+    }
+
+
+def message_response(*, header, received) -> dict:
+    """The response message: a MessageHeader answering the request's, its focus our Task."""
+    referral = received.referral
+    now = timezone.now()
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "message",
+        "timestamp": _instant(now),
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": {
+                    "resourceType": "MessageHeader",
+                    "eventCoding": {
+                        "system": header.eventCoding.system,
+                        "code": header.eventCoding.code,
+                    },
+                    "source": {"endpoint": f"{settings.REFLOOP_BASE_URL}/fhir/R4"},
+                    "response": {"identifier": header.id or "", "code": "ok"},
+                    "focus": [
+                        {"reference": task_location(referral)},
+                        {"reference": f"ServiceRequest/{referral_id(referral)}"},
+                    ],
+                },
+            },
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": _informational(
+                    f"Referral {referral.number} "
+                    f"{'received' if received.created else 'already received (resend)'}."
+                ),
+            },
+        ],
+    }

@@ -1,0 +1,332 @@
+"""The writes a FHIR client can make. Each request is kept as sent (FhirSubmission) and committed
+before anything is done with it; then processed; then its outcome recorded. A process that dies
+midway leaves the submission 'received', to be replayed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from refloop.access.services import referral_cancel
+from refloop.core.errors import DomainError
+from refloop.interop.fhir.inbound.mapping import (
+    documents,
+    priority,
+    reason_and_diagnoses,
+    service_request_submission,
+)
+from refloop.interop.fhir.inbound.problems import Issue, Rejected, reject
+from refloop.interop.fhir.inbound.references import Resources
+from refloop.interop.fhir.models import FhirSubmission
+from refloop.referrals.enums import OPEN_STATES, CancelReason, State
+from refloop.referrals.models import Referral
+from refloop.referrals.services import document_add, referral_receive, referral_revise
+
+# What a transaction may carry beside its one ServiceRequest: all of it ends up in the referral.
+SUPPORTING = frozenset(
+    {
+        "Patient",
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "HealthcareService",
+        "Coverage",
+        "Condition",
+        "DocumentReference",
+        "Binary",
+        "Task",
+    }
+)
+REFERRAL_EVENT = ("http://terminology.hl7.org/CodeSystem/v2-0003", "I12")
+CANCELLED_BY = {
+    "revoked": CancelReason.REFERRER_WITHDREW,
+    "entered-in-error": CancelReason.ENTERED_IN_ERROR,
+}
+
+
+@dataclass
+class Received:
+    referral: Referral
+    created: bool
+    # Per Bundle entry (or the one resource): the documents stored from it, in order.
+    document_ids: list[int] = field(default_factory=list)
+
+
+def submission_keep(*, client, interaction: str, content_type: str, body: bytes) -> FhirSubmission:
+    """Kept before anything else, in its own committed write (views run in autocommit)."""
+    return FhirSubmission.objects.create(
+        client=client, interaction=interaction, content_type=content_type[:100], body=body
+    )
+
+
+def submission_settle(
+    *,
+    submission: FhirSubmission,
+    outcome: str,
+    problem: str = "",
+    referral: Referral | None = None,
+    resource_type: str = "",
+) -> None:
+    FhirSubmission.objects.filter(pk=submission.pk).update(
+        outcome=outcome,
+        problem=problem,
+        referral=referral,
+        resource_type=resource_type[:40] or submission.resource_type,
+    )
+
+
+def _receive(placed) -> Received:
+    try:
+        result = referral_receive(submission=placed.submission, actor=None)
+    except DomainError as error:
+        raise Rejected(Issue(code="business-rule", diagnostics=error.message)) from error
+    referral = result.referral
+    ids = []
+    if result.created and placed.submission.documents:
+        ids = list(referral.documents.order_by("pk").values_list("pk", flat=True))
+    return Received(referral=referral, created=result.created, document_ids=ids)
+
+
+def transaction_receive(*, bundle, client) -> Received:
+    """A transaction Bundle: one ServiceRequest (POST) and what it references, all or nothing."""
+    if bundle.type != "transaction":
+        hint = {
+            "message": "POST message Bundles to $process-message.",
+            "batch": "batch Bundles are not supported: send type transaction.",
+        }.get(bundle.type, "the base accepts a transaction Bundle with a ServiceRequest.")
+        reject(f"type is '{bundle.type}': {hint}", expression="Bundle.type", code="not-supported")
+    resources = Resources.of_bundle(bundle)
+    requests = []
+    for n, entry in enumerate(bundle.entry or ()):
+        kind = entry.resource.get_resource_type()
+        at = f"Bundle.entry[{n}]"
+        if entry.request is None:
+            reject(
+                "a transaction entry needs its request (method and url).",
+                expression=f"{at}.request",
+                code="required",
+            )
+        if kind != "ServiceRequest" and kind not in SUPPORTING:
+            reject(
+                f"{kind} is not accepted in a referral transaction; accepted: ServiceRequest, "
+                f"{', '.join(sorted(SUPPORTING))}.",
+                expression=f"{at}.resource",
+                code="not-supported",
+            )
+        allowed = ("POST",) if kind == "ServiceRequest" else ("POST", "PUT")
+        if entry.request.method not in allowed:
+            reject(
+                f"{entry.request.method} of a {kind} is not supported in a transaction; "
+                f"{'/'.join(allowed)} is (revise a referral with PUT ServiceRequest/<id>).",
+                expression=f"{at}.request.method",
+                code="not-supported",
+            )
+        if kind == "ServiceRequest":
+            requests.append((n, entry))
+    if len(requests) != 1:
+        reject(
+            f"a referral transaction carries exactly one ServiceRequest; this one has "
+            f"{len(requests)}.",
+            expression="Bundle.entry",
+            code="invariant" if requests else "required",
+        )
+    _, entry = requests[0]
+    for found in resources.of_type("Task"):
+        resources.resolve(
+            found.resource.focus,
+            owner=found.resource,
+            at=f"{found.path}.focus",
+            kinds=("ServiceRequest",),
+            required=True,
+        )
+    placed = service_request_submission(
+        resources=resources,
+        service_request=entry.resource,
+        client=client,
+        if_none_exist=entry.request.ifNoneExist or "",
+    )
+    return _receive(placed)
+
+
+def message_receive(*, bundle, client) -> tuple[Received, object]:
+    """A BSeR-style message Bundle: MessageHeader first, event I12 (a new referral), focus the
+    Task whose focus is the ServiceRequest (or the ServiceRequest itself). The sender's Task is
+    its request to us: its status must ask for work (requested/ready); its businessStatus is
+    ours to set, so what the sender put there is not read (BSeR's example pairs 'requested'
+    with 7.0 'completed')."""
+    if bundle.type != "message":
+        reject(
+            f"type is '{bundle.type}': $process-message takes a message Bundle.",
+            expression="Bundle.type",
+            code="not-supported",
+        )
+    entries = bundle.entry or ()
+    header = entries[0].resource if entries else None
+    if header is None or header.get_resource_type() != "MessageHeader":
+        reject(
+            "a message Bundle starts with its MessageHeader.",
+            expression="Bundle.entry[0]",
+            code="required",
+        )
+    coding = header.eventCoding
+    if coding is None or (coding.system, coding.code) != REFERRAL_EVENT:
+        event = f"{coding.system}#{coding.code}" if coding else header.eventUri
+        reject(
+            f"event {event} is not supported; we take {REFERRAL_EVENT[0]}#I12 (a new referral). "
+            "Revise or revoke a referral with PUT ServiceRequest/<id>.",
+            expression="Bundle.entry[0].resource.event",
+            code="not-supported",
+        )
+    resources = Resources.of_bundle(bundle)
+    at = "Bundle.entry[0].resource"
+    if not header.focus:
+        reject(
+            "the MessageHeader's focus names the referral's Task or ServiceRequest.",
+            expression=f"{at}.focus",
+            code="required",
+        )
+    focus = resources.resolve(
+        header.focus[0],
+        owner=header,
+        at=f"{at}.focus[0]",
+        kinds=("Task", "ServiceRequest"),
+        required=True,
+    )
+    service_request = focus
+    if focus.get_resource_type() == "Task":
+        task_at = resources.path(focus)
+        if focus.status not in ("requested", "ready"):
+            reject(
+                f"the referral Task must be requested or ready, not '{focus.status}'.",
+                expression=f"{task_at}.status",
+            )
+        service_request = resources.resolve(
+            focus.focus,
+            owner=focus,
+            at=f"{task_at}.focus",
+            kinds=("ServiceRequest",),
+            required=True,
+        )
+    placed = service_request_submission(
+        resources=resources, service_request=service_request, client=client
+    )
+    return _receive(placed), header
+
+
+def service_request_create(*, service_request, client, if_none_exist: str = "") -> Received:
+    """POST ServiceRequest on its own: what it references must be contained in it."""
+    resources = Resources.of_resource(service_request)
+    placed = service_request_submission(
+        resources=resources,
+        service_request=service_request,
+        client=client,
+        if_none_exist=if_none_exist,
+    )
+    return _receive(placed)
+
+
+def placed_referral(*, client, resource_id: str) -> Referral:
+    """The client's own referral; another client's (or none) is not found: 404, never 403."""
+    pk = Referral.pk_from_number(resource_id)
+    referral = (
+        Referral.objects.filter(pk=pk, sender_system=client.client_id).first() if pk else None
+    )
+    if referral is None:
+        from refloop.core.errors import NotFound
+
+        raise NotFound(f"ServiceRequest/{resource_id} is not known.")
+    return referral
+
+
+def service_request_update(*, client, resource_id: str, service_request) -> tuple[Referral, str]:
+    """PUT ServiceRequest/<id> from its placer: revoked (or entered-in-error) cancels the
+    referral; a changed priority, reason or diagnoses revises it; a new contained document is
+    added. Returns the referral and a sentence saying what happened."""
+    sr = service_request
+    if sr.id and sr.id != resource_id:
+        reject(
+            f"the body's id '{sr.id}' is not the id in the URL '{resource_id}'.",
+            expression="ServiceRequest.id",
+            code="invariant",
+            status=400,
+        )
+    referral = placed_referral(client=client, resource_id=resource_id)
+    if sr.status in CANCELLED_BY:
+        return referral, _revoke(referral, CANCELLED_BY[sr.status], sr)
+    if sr.status != "active":
+        reject(
+            f"a placer may set status active, revoked or entered-in-error, not '{sr.status}'.",
+            expression="ServiceRequest.status",
+            code="not-supported",
+        )
+    return referral, _revise(referral, sr)
+
+
+def _ended(referral: Referral, doing: str):
+    raise Rejected(
+        Issue(
+            code="conflict",
+            diagnostics=f"{referral.number} is {referral.get_state_display().lower()}; it can no "
+            f"longer be {doing}.",
+            expression="ServiceRequest.status",
+        ),
+        status=409,
+    )
+
+
+def _revoke(referral: Referral, reason: str, sr) -> str:
+    if referral.state == State.CANCELLED:
+        return f"{referral.number} was already cancelled."
+    if referral.state not in OPEN_STATES or referral.state == State.COMPLETED:
+        _ended(referral, "revoked")
+    note = "\n".join(n.text for n in sr.note or () if n.text)
+    referral_cancel(referral_id=referral.pk, reason=reason, actor=None, note=note)
+    return f"{referral.number} cancelled: {CancelReason(reason).label.lower()}."
+
+
+def _revise(referral: Referral, sr) -> str:
+    if referral.state not in OPEN_STATES:
+        _ended(referral, "revised")
+    resources = Resources.of_resource(sr)
+    reason, diagnoses = reason_and_diagnoses(resources=resources, service_request=sr)
+    wanted_priority = priority(sr, at="ServiceRequest") if sr.priority else None
+    try:
+        revised = referral_revise(
+            referral_id=referral.pk,
+            actor=None,
+            priority=wanted_priority,
+            reason=reason or None,
+            diagnoses=diagnoses or None,
+        )
+    except DomainError as error:
+        if error.code == "not_open":
+            _ended(referral, "revised")
+        raise Rejected(Issue(code="business-rule", diagnostics=error.message)) from error
+    added = _documents_add(referral, documents(resources=resources))
+    changed = revised.version != referral.version
+    parts = ["revised" if changed else "unchanged"]
+    if added:
+        parts.append(f"{added} document(s) added")
+    return f"{referral.number} " + ", ".join(parts) + "."
+
+
+def _documents_add(referral: Referral, incoming) -> int:
+    """Documents not already on the referral (compared by their bytes: a PUT repeats them)."""
+    have = {}
+    for document in referral.documents.all():
+        have.setdefault(document.size, []).append(document)
+    added = 0
+    for item in incoming:
+        same = [d for d in have.get(len(item.content), []) if _bytes_of(d) == item.content]
+        if same:
+            continue
+        try:
+            document_add(referral_id=referral.pk, incoming=item, actor=None)
+        except DomainError as error:
+            raise Rejected(Issue(code="business-rule", diagnostics=error.message)) from error
+        added += 1
+    return added
+
+
+def _bytes_of(document) -> bytes:
+    with document.original.open("rb") as handle:
+        return handle.read()
