@@ -15,6 +15,7 @@ from refloop.interop.fhir.inbound import answers
 from refloop.interop.fhir.inbound.parse import resource_parse
 from refloop.interop.fhir.inbound.problems import Issue, Rejected
 from refloop.interop.fhir.inbound.services import (
+    SUPPORTING,
     message_receive,
     service_request_create,
     service_request_update,
@@ -25,9 +26,13 @@ from refloop.interop.fhir.inbound.services import (
 from refloop.interop.fhir.models import FhirSubmission
 
 Outcome = FhirSubmission.Outcome
+PART_OF_A_REFERRAL = SUPPORTING | {"MessageHeader", "Bundle"}
 CREATE_HINT = (
     "{kind} is not created on its own: send it in a transaction Bundle with its ServiceRequest "
     "(POST to the base), or in a message Bundle to $process-message."
+)
+OTHER_HINT = (
+    "{kind} is not accepted: this server takes referrals (ServiceRequest) and what they reference."
 )
 
 
@@ -56,7 +61,8 @@ def create(request, client, resource_type: str):
     def handle(resource):
         _same_type(resource, resource_type)
         if resource_type != "ServiceRequest":
-            _refuse_type(resource, CREATE_HINT.format(kind=resource_type), status=405)
+            hint = CREATE_HINT if resource_type in PART_OF_A_REFERRAL else OTHER_HINT
+            _refuse_type(resource, hint.format(kind=resource_type), status=405)
         received = service_request_create(
             service_request=resource,
             client=client,
