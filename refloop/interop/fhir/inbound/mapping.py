@@ -212,9 +212,6 @@ def reason_and_diagnoses(*, resources: Resources, service_request) -> tuple[str,
             texts.append(_text(condition.code))
     for found in resources.of_type("Condition"):
         codes += _icd10cm(found.resource.code, at=f"{found.path}.code")
-    for n, inner in enumerate(sr.contained or ()):
-        if inner.get_resource_type() == "Condition":
-            codes += _icd10cm(inner.code, at=f"{at}.contained[{n}].code")
     texts += [note.text.strip() for note in sr.note or () if note.text]
     reason = "\n".join(dict.fromkeys(t for t in texts if t))
     return reason, tuple(dict.fromkeys(codes))

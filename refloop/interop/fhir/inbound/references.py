@@ -64,7 +64,9 @@ class Resources:
                 )
 
     def of_type(self, *kinds: str) -> list[Found]:
-        return [f for f in self.found if f.resource.get_resource_type() in kinds]
+        """Resources of these types, sent or contained."""
+        every = [*self.found, *self._contained.values()]
+        return [f for f in every if f.resource.get_resource_type() in kinds]
 
     def path(self, resource) -> str:
         for found in self.found:
