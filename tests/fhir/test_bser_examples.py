@@ -274,3 +274,18 @@ def test_it_refuses_a_referral_task_that_does_not_ask_for_work(client, writer):
     response = post(client, "$process-message", writer[1], bundle)
     assert response.status_code == 422
     assert response.json()["issue"][0]["expression"] == ["Bundle.entry[2].resource.status"]
+
+
+def test_it_says_what_a_message_carried_that_the_referral_does_not_use(client, writer):
+    factories.service_line(code="rheumatology", name="Rheumatology")
+    bundle = completed_message()
+    consent = _resource("consent-BSeR-PatientConsent-eve-everywoman.xml")
+    bundle["entry"].append({"fullUrl": "Consent/c", "resource": consent})
+    api, key = writer
+    with override_settings(REFLOOP_FHIR_DEFAULT_SERVICE_LINES={api.client_id: "rheumatology"}):
+        response = post(client, "$process-message", key, bundle)
+    assert response.status_code == 200, response.content
+    issues = response.json()["entry"][1]["resource"]["issue"]
+    assert issues[1]["diagnostics"] == (
+        "Kept as sent but not read into the referral: Bundle.entry[10].resource (Consent)."
+    )

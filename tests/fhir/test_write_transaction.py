@@ -225,3 +225,23 @@ def test_it_reads_and_answers_xml(client, writer, orthopedics):
     answer = Bundle.model_validate_xml(response.content)
     assert answer.type == "transaction-response"
     assert Referral.objects.get().sender_reference == f"{PLACER_SYSTEM}|X-1"
+
+
+def test_it_keeps_what_was_sent_when_processing_dies_midway(
+    client, writer, orthopedics, monkeypatch
+):
+    """The submission is committed before processing: a crash inside referral_receive leaves
+    it 'received' with its bytes, to be replayed, and no half-made referral."""
+    from refloop.interop.fhir.inbound import services
+
+    def dies(**kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(services, "referral_receive", dies)
+    bundle = referral_bundle(placer="CRASH-1")
+    with pytest.raises(RuntimeError):
+        post(client, "", writer[1], bundle)
+    kept = FhirSubmission.objects.get()
+    assert kept.outcome == "received"
+    assert json.loads(bytes(kept.body)) == bundle
+    assert not Referral.objects.exists()

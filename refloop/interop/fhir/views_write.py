@@ -51,8 +51,9 @@ def process_message(request, client):
     def handle(resource):
         if resource.get_resource_type() != "Bundle":
             _refuse_type(resource, "$process-message takes a message Bundle.", status=422)
-        received, header = message_receive(bundle=resource, client=client)
-        return received, 200, answers.message_response(header=header, received=received), {}
+        received, header, unread = message_receive(bundle=resource, client=client)
+        body = answers.message_response(header=header, received=received, unread=unread)
+        return received, 200, body, {}
 
     return _write(request, client, "process-message", handle)
 

@@ -86,9 +86,23 @@ def transaction_response(*, bundle, received) -> dict:
     }
 
 
-def message_response(*, header, received) -> dict:
-    """The response message: a MessageHeader answering the request's, its focus our Task."""
+def message_response(*, header, received, unread: list[str]) -> dict:
+    """The response message: a MessageHeader answering the request's, its focus our Task; and
+    what the message carried that the referral does not use, said out loud (it stays kept as
+    sent with the submission)."""
     referral = received.referral
+    said = f"Referral {referral.number} "
+    said += "received." if received.created else "already received (resend)."
+    issues = [Issue(code="informational", diagnostics=said)]
+    if unread:
+        issues.append(
+            Issue(
+                code="informational",
+                diagnostics="Kept as sent but not read into the referral: "
+                + ", ".join(unread)
+                + ".",
+            )
+        )
     now = timezone.now()
     return {
         "resourceType": "Bundle",
@@ -105,7 +119,7 @@ def message_response(*, header, received) -> dict:
                         "code": header.eventCoding.code,
                     },
                     "source": {"endpoint": f"{settings.REFLOOP_BASE_URL}/fhir/R4"},
-                    "response": {"identifier": header.id or "", "code": "ok"},
+                    "response": {"identifier": header.id or "unidentified", "code": "ok"},
                     "focus": [
                         {"reference": task_location(referral)},
                         {"reference": f"ServiceRequest/{referral_id(referral)}"},
@@ -114,10 +128,7 @@ def message_response(*, header, received) -> dict:
             },
             {
                 "fullUrl": f"urn:uuid:{uuid.uuid4()}",
-                "resource": _informational(
-                    f"Referral {referral.number} "
-                    f"{'received' if received.created else 'already received (resend)'}."
-                ),
+                "resource": outcome_resource(issues, severity="information"),
             },
         ],
     }

@@ -289,7 +289,7 @@ def coverage(*, resources: Resources, service_request) -> tuple[str, str, str]:
         organization = resources.resolve(
             reference,
             owner=found,
-            at="Coverage.payor",
+            at=f"{resources.path(found)}.payor",
             kinds=("Organization", "Patient", "RelatedPerson"),
         )
         payer = (getattr(organization, "name", None) or reference.display or "").strip()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from refloop.access.services import referral_cancel
-from refloop.core.errors import DomainError
+from refloop.core.errors import DomainError, NotFound
 from refloop.interop.fhir.inbound.mapping import (
     documents,
     priority,
@@ -147,7 +147,7 @@ def transaction_receive(*, bundle, client) -> Received:
     return _receive(placed)
 
 
-def message_receive(*, bundle, client) -> tuple[Received, object]:
+def message_receive(*, bundle, client) -> tuple[Received, object, list[str]]:
     """A BSeR-style message Bundle: MessageHeader first, event I12 (a new referral), focus the
     Task whose focus is the ServiceRequest (or the ServiceRequest itself). The sender's Task is
     its request to us: its status must ask for work (requested/ready); its businessStatus is
@@ -209,7 +209,12 @@ def message_receive(*, bundle, client) -> tuple[Received, object]:
     placed = service_request_submission(
         resources=resources, service_request=service_request, client=client
     )
-    return _receive(placed), header
+    unread = [
+        f"{found.path} ({found.resource.get_resource_type()})"
+        for found in resources.found[1:]
+        if found.resource.get_resource_type() not in SUPPORTING | {"ServiceRequest"}
+    ]
+    return _receive(placed), header, unread
 
 
 def service_request_create(*, service_request, client, if_none_exist: str = "") -> Received:
@@ -231,8 +236,6 @@ def placed_referral(*, client, resource_id: str) -> Referral:
         Referral.objects.filter(pk=pk, sender_system=client.client_id).first() if pk else None
     )
     if referral is None:
-        from refloop.core.errors import NotFound
-
         raise NotFound(f"ServiceRequest/{resource_id} is not known.")
     return referral
 
