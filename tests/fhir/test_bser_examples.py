@@ -244,13 +244,14 @@ def test_it_accepts_the_bser_message_completed_with_the_igs_own_resources(client
         "identifier": "messageheader-BSeR-ReferralMessageHeader",
         "code": "ok",
     }
-    assert header["focus"][0] == {"reference": f"Task/{referral.number}"}
+    assert header["focus"][0] == {"reference": f"Task/{referral.pk}"}
     assert again.json()["entry"][0]["resource"]["focus"] == header["focus"]
     assert referral.service_line == line
     assert (referral.patient.first_name, referral.patient.last_name) == ("Eve", "Everywoman")
     assert str(referral.patient.birth_date) == "1974-11-24"
     assert referral.reason == "Arthritis (disorder)"
-    assert referral.sender_reference == "88888888"  # the PLAC identifier (it has no system)
+    assert referral.sender_reference == "88888888"  # the PLAC identifier; it has no system,
+    assert referral.sender_system == api.client_id  # so it is filed under the client's
     assert "NPI 9941339108" in referral.referrer_as_given
     assert "Seven Henry" in referral.referrer_as_given  # given Seven, family Henry, as published
     coverage = referral.patient.coverages.get()

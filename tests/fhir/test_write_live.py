@@ -52,10 +52,14 @@ def test_it_places_resends_and_revokes_a_referral_with_fhirpy(ehr):
         "location": location,
     }
     referral = Referral.objects.get()
-    assert location == f"ServiceRequest/{referral.number}/_history/1"
+    assert location == f"ServiceRequest/{referral.pk}/_history/1"
 
-    service_request = {**bundle["entry"][0]["resource"], "id": referral.number, "status": "revoked"}
-    said = fhir.execute(f"ServiceRequest/{referral.number}", method="put", data=service_request)
+    service_request = {
+        **bundle["entry"][0]["resource"],
+        "id": str(referral.pk),
+        "status": "revoked",
+    }
+    said = fhir.execute(f"ServiceRequest/{referral.pk}", method="put", data=service_request)
     assert said["issue"][0]["severity"] == "information"
     referral.refresh_from_db()
     assert referral.state == State.CANCELLED
@@ -69,7 +73,7 @@ def test_it_takes_a_bser_message_with_fhirpy(ehr):
         answer = fhir.execute("$process-message", method="post", data=completed_message())
     header = answer["entry"][0]["resource"]
     assert header["response"]["code"] == "ok"
-    assert header["focus"][0]["reference"] == f"Task/{Referral.objects.get().number}"
+    assert header["focus"][0]["reference"] == f"Task/{Referral.objects.get().pk}"
 
 
 def test_it_refuses_with_an_operation_outcome_fhirpy_understands(ehr):
@@ -96,11 +100,11 @@ def test_it_hides_another_clients_referral(ehr, live_server):
     other = SyncFHIRClient(f"{live_server.url}/fhir/R4", authorization=f"Bearer {other_key}")
     with pytest.raises(ResourceNotFound):
         other.execute(
-            f"ServiceRequest/{referral.number}",
+            f"ServiceRequest/{referral.pk}",
             method="put",
             data={
                 "resourceType": "ServiceRequest",
-                "id": referral.number,
+                "id": str(referral.pk),
                 "status": "revoked",
                 "intent": "order",
                 "subject": {"reference": "Patient/1"},

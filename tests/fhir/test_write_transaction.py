@@ -30,8 +30,8 @@ def test_it_turns_a_transaction_bundle_into_a_referral(client, writer, orthopedi
     referral = Referral.objects.get()
     first = answer["entry"][0]["response"]
     assert first["status"] == "201 Created"
-    assert first["location"] == f"ServiceRequest/{referral.number}/_history/1"
-    assert f"Task/{referral.number}" in first["outcome"]["issue"][0]["diagnostics"]
+    assert first["location"] == f"ServiceRequest/{referral.pk}/_history/1"
+    assert f"Task/{referral.pk}" in first["outcome"]["issue"][0]["diagnostics"]
     assert len(answer["entry"]) == 8
     assert referral.channel == Channel.FHIR
     assert referral.priority == Priority.URGENT
@@ -40,8 +40,7 @@ def test_it_turns_a_transaction_bundle_into_a_referral(client, writer, orthopedi
     assert "Failed physiotherapy." in referral.reason
     assert referral.referring_clinician == known
     assert referral.referring_organization == api.organization
-    assert referral.sender_system == api.client_id
-    assert referral.sender_reference == f"{PLACER_SYSTEM}|A-1"
+    assert (referral.sender_system, referral.sender_reference) == (PLACER_SYSTEM, "A-1")
     assert referral.patient.coverages.get().member_id == "MBR123"
     document = referral.documents.get()
     assert document.kind == "notes" and document.content_type == "application/pdf"
@@ -64,12 +63,32 @@ def test_it_answers_a_resend_with_the_same_ids_and_changes_nothing(client, write
     assert Referral.objects.get().documents.count() == 1
 
 
-def test_it_keeps_two_clients_with_the_same_placer_number_apart(
+def test_it_files_identifiers_without_a_system_under_each_client(
     client, writer, other_writer, orthopedics
 ):
-    post(client, "", writer[1], referral_bundle(placer="SAME"))
-    post(client, "", other_writer[1], referral_bundle(placer="SAME"))
-    assert Referral.objects.count() == 2
+    for _, key in (writer, other_writer):
+        bundle = referral_bundle(placer="SAME")
+        bundle["entry"][0]["resource"]["identifier"][0].pop("system")
+        bundle["entry"][0]["request"].pop("ifNoneExist")
+        assert post(client, "", key, bundle).status_code == 200
+    filed = Referral.objects.values_list("sender_system", "sender_reference")
+    assert sorted(filed) == sorted(
+        [(writer[0].client_id, "SAME"), (other_writer[0].client_id, "SAME")]
+    )
+
+
+def test_it_never_answers_with_another_organizations_referral(
+    client, writer, other_writer, orthopedics
+):
+    post(client, "", writer[1], referral_bundle(placer="TAKEN"))
+    response = post(client, "", other_writer[1], referral_bundle(placer="TAKEN"))
+    assert response.status_code == 409
+    issue = response.json()["issue"][0]
+    assert issue["code"] == "duplicate"
+    assert f"{PLACER_SYSTEM}|TAKEN is already used by another sender" in issue["diagnostics"]
+    assert "ServiceRequest/" not in response.content.decode()
+    assert Referral.objects.get().referring_organization == writer[0].organization
+    assert FhirSubmission.objects.order_by("pk").last().outcome == "rejected"
 
 
 def test_it_refuses_a_reference_not_in_the_bundle_and_keeps_what_was_sent(
@@ -224,7 +243,7 @@ def test_it_reads_and_answers_xml(client, writer, orthopedics):
     assert response["Content-Type"].startswith("application/fhir+xml")
     answer = Bundle.model_validate_xml(response.content)
     assert answer.type == "transaction-response"
-    assert Referral.objects.get().sender_reference == f"{PLACER_SYSTEM}|X-1"
+    assert Referral.objects.get().sender_reference == "X-1"
 
 
 def test_it_keeps_what_was_sent_when_processing_dies_midway(

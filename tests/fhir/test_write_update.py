@@ -27,13 +27,13 @@ def placed(client, writer):
     assert response.status_code == 200, response.content
     referral = Referral.objects.get()
     service_request = copy.deepcopy(bundle["entry"][0]["resource"])
-    service_request["id"] = referral.number
+    service_request["id"] = str(referral.pk)
     return referral, service_request
 
 
 def put(client, key, referral, resource):
     return client.put(
-        f"/fhir/R4/ServiceRequest/{referral.number}",
+        f"/fhir/R4/ServiceRequest/{referral.pk}",
         data=json.dumps(resource),
         content_type=FHIR_JSON,
         headers={"Authorization": f"Bearer {key}"},
@@ -175,8 +175,8 @@ def test_it_creates_a_service_request_with_its_patient_contained(client, writer)
     response = post(client, "ServiceRequest", writer[1], sr, **{"If-None-Exist": query})
     assert response.status_code == 201, response.content
     referral = Referral.objects.get()
-    assert response["Location"] == f"ServiceRequest/{referral.number}/_history/1"
-    assert response.json()["id"] == referral.number
+    assert response["Location"] == f"ServiceRequest/{referral.pk}/_history/1"
+    assert response.json()["id"] == str(referral.pk)
     assert referral.patient.last_name == "Contained"
     again = post(client, "ServiceRequest", writer[1], sr, **{"If-None-Exist": query})
     assert again.status_code == 200 and again["Location"] == response["Location"]

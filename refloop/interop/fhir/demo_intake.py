@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import uuid
 
 from django.conf import settings
@@ -19,10 +18,11 @@ from refloop.directory.models import Clinician, Organization, ServiceLine
 from refloop.interop.fhir.auth import key_hash
 from refloop.interop.fhir.inbound.mapping import NPI_SYSTEM, SERVICE_LINE_SYSTEM
 from refloop.interop.fhir.models import ApiClient
+from refloop.referrals.models import Referral
 
+# The read side's demo client (interop/fhir/demo.py): same id and public key, demo data only.
 DEMO_CLIENT_ID = "demo-ehr"
-# The demo client's API key: demo data only, never a production credential.
-DEMO_KEY = os.environ.get("REFLOOP_DEMO_FHIR_KEY", "demo-fhir-key-not-a-secret")
+DEMO_KEY = "demo-fhir-key"
 PLACER = "urn:oid:2.16.840.1.113883.19.5.99999.7"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 
@@ -240,8 +240,11 @@ def demo_receive() -> str:
     task = message["entry"][0]["resource"]["focus"][0]["reference"]
     again = post("", placed)["entry"][0]["response"]
     same = again["location"] == first["location"] and again["status"] == "200 OK"
+    by_bundle, by_message = (
+        Referral.objects.get(pk=reference.split("/")[1]).number
+        for reference in (first["location"], task)
+    )
     return (
-        f"FHIR: {first['location'].split('/')[1]} by transaction Bundle, "
-        f"{task.split('/')[1]} by BSeR message; resend answered "
-        f"{'with the same id, nothing new' if same else 'DIFFERENTLY (check!)'}."
+        f"FHIR: {by_bundle} by transaction Bundle, {by_message} by BSeR message; resend "
+        f"answered {'with the same id, nothing new' if same else 'DIFFERENTLY (check!)'}."
     )

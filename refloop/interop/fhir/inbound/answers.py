@@ -1,6 +1,6 @@
 """What we answer a write with: a transaction-response Bundle, a message response Bundle, an
-OperationOutcome. Our ids: ServiceRequest and Task are the referral's number (R-0000123); the
-ServiceRequest stays at version 1 until its placer revises it."""
+OperationOutcome. Our ids are the read side's (resources/__init__.py): ServiceRequest/<referral
+pk> and Task/<referral pk>, Patient/<pk>, DocumentReference/<document pk>."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from refloop.interop.fhir.inbound.problems import Issue
 
 
 def referral_id(referral) -> str:
-    return referral.number
+    return str(referral.pk)
 
 
 def service_request_location(referral) -> str:

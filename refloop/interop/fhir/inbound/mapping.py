@@ -9,9 +9,10 @@ How a sender names our service line, first match wins:
 3. the default configured for the client (settings.REFLOOP_FHIR_DEFAULT_SERVICE_LINES, client_id ->
    service line code): a clinic's EHR that only ever refers to one of our clinics need say nothing.
 Otherwise the referral is refused, naming the codes we accept. A sender's own placer number
-(ServiceRequest.identifier) is the resend key: sender_system is the client's client_id (two
-clients can never collide or see each other's referrals through it), sender_reference is the
-identifier as a FHIR token, `system|value` (or `value` when it has no system)."""
+(ServiceRequest.identifier: the one a conditional create names, else the one typed PLAC, else
+the first) is the resend key: sender_system is its system (the client's client_id when it has
+none, as BSeR's PLAC identifiers), sender_reference its value. Another organization's client
+reusing a key already taken is refused (services), never answered with that referral."""
 
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def service_request_submission(
             expression=f"{at}.reasonCode",
             code="required",
         )
-    reference = sender_identifier(sr, at=at, if_none_exist=if_none_exist)
+    system, reference = sender_identifier(sr, at=at, if_none_exist=if_none_exist)
     submission = ReferralSubmission(
         patient=patient_data(resources=resources, patient=patient, service_request=sr),
         referrer=referrer_data(resources=resources, service_request=sr, client=client),
@@ -112,7 +113,7 @@ def service_request_submission(
         priority=priority(sr, at=at),
         diagnoses=diagnoses,
         receiving_clinician_id=receiving_clinician_id(resources=resources, service_request=sr),
-        sender_system=client.client_id,
+        sender_system=(system or client.client_id) if reference else "",
         sender_reference=reference,
         documents=documents(resources=resources),
     )
@@ -130,9 +131,9 @@ def priority(sr, *, at: str) -> str:
     return PRIORITY[sr.priority]
 
 
-def sender_identifier(sr, *, at: str, if_none_exist: str) -> str:
-    """The sender_reference: the placer identifier the conditional create names, else the one
-    typed PLAC, else the first with a value, as a token (system|value)."""
+def sender_identifier(sr, *, at: str, if_none_exist: str) -> tuple[str, str]:
+    """(system, value) of the placer identifier the conditional create names, else the one
+    typed PLAC, else the first with a value; ("", "") when there is none."""
     identifiers = [i for i in sr.identifier or () if i.value]
     chosen = None
     if if_none_exist:
@@ -154,14 +155,13 @@ def sender_identifier(sr, *, at: str, if_none_exist: str) -> str:
     chosen = chosen or next((i for i in identifiers if _typed(i, "PLAC")), None)
     chosen = chosen or (identifiers[0] if identifiers else None)
     if chosen is None:
-        return ""
-    token = f"{chosen.system}|{chosen.value}" if chosen.system else chosen.value
-    if len(token) > 120:
+        return "", ""
+    if len(chosen.system or "") > 120 or len(chosen.value) > 120:
         reject(
-            "the placer identifier (system|value) is longer than 120 characters.",
+            "the placer identifier's system and value are kept up to 120 characters each.",
             expression=f"{at}.identifier",
         )
-    return token
+    return chosen.system or "", chosen.value
 
 
 def _typed(identifier, code: str) -> bool:

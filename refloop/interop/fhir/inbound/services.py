@@ -17,7 +17,7 @@ from refloop.interop.fhir.inbound.mapping import (
 from refloop.interop.fhir.inbound.problems import Issue, Rejected, reject
 from refloop.interop.fhir.inbound.references import Resources
 from refloop.interop.fhir.models import FhirSubmission
-from refloop.referrals.enums import OPEN_STATES, CancelReason, State
+from refloop.referrals.enums import OPEN_STATES, CancelReason, Channel, State
 from refloop.referrals.models import Referral
 from refloop.referrals.services import document_add, referral_receive, referral_revise
 
@@ -74,12 +74,25 @@ def submission_settle(
     )
 
 
-def _receive(placed) -> Received:
+def _receive(placed, client) -> Received:
     try:
         result = referral_receive(submission=placed.submission, actor=None)
     except DomainError as error:
         raise Rejected(Issue(code="business-rule", diagnostics=error.message)) from error
     referral = result.referral
+    if not result.created and not placed_by(referral, client):
+        # Someone else's referral under the same identifier: never answer with it.
+        submission = placed.submission
+        raise Rejected(
+            Issue(
+                code="duplicate",
+                diagnostics=f"identifier {submission.sender_system}|"
+                f"{submission.sender_reference} is already used by another sender: identify "
+                "your referrals in an identifier system of your own.",
+                expression="ServiceRequest.identifier",
+            ),
+            status=409,
+        )
     ids = []
     if result.created and placed.submission.documents:
         ids = list(referral.documents.order_by("pk").values_list("pk", flat=True))
@@ -144,7 +157,7 @@ def transaction_receive(*, bundle, client) -> Received:
         client=client,
         if_none_exist=entry.request.ifNoneExist or "",
     )
-    return _receive(placed)
+    return _receive(placed, client)
 
 
 def message_receive(*, bundle, client) -> tuple[Received, object, list[str]]:
@@ -214,7 +227,7 @@ def message_receive(*, bundle, client) -> tuple[Received, object, list[str]]:
         for found in resources.found[1:]
         if found.resource.get_resource_type() not in SUPPORTING | {"ServiceRequest"}
     ]
-    return _receive(placed), header, unread
+    return _receive(placed, client), header, unread
 
 
 def service_request_create(*, service_request, client, if_none_exist: str = "") -> Received:
@@ -226,15 +239,24 @@ def service_request_create(*, service_request, client, if_none_exist: str = "") 
         client=client,
         if_none_exist=if_none_exist,
     )
-    return _receive(placed)
+    return _receive(placed, client)
+
+
+def placed_by(referral: Referral, client) -> bool:
+    """Placed through the API on behalf of the client's organization (we file every FHIR
+    referral under the organization its client acts for)."""
+    return (
+        referral.channel == Channel.FHIR
+        and referral.referring_organization_id == client.organization_id
+    )
 
 
 def placed_referral(*, client, resource_id: str) -> Referral:
-    """The client's own referral; another client's (or none) is not found: 404, never 403."""
+    """The client's own referral; another's (or none) is not found: 404, never 403."""
     pk = Referral.pk_from_number(resource_id)
-    referral = (
-        Referral.objects.filter(pk=pk, sender_system=client.client_id).first() if pk else None
-    )
+    referral = Referral.objects.filter(pk=pk).first() if pk else None
+    if referral is not None and not placed_by(referral, client):
+        referral = None
     if referral is None:
         raise NotFound(f"ServiceRequest/{resource_id} is not known.")
     return referral
