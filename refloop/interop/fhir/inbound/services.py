@@ -108,6 +108,26 @@ def transaction_receive(*, bundle, client) -> Received:
         }.get(bundle.type, "the base accepts a transaction Bundle with a ServiceRequest.")
         reject(f"type is '{bundle.type}': {hint}", expression="Bundle.type", code="not-supported")
     resources = Resources.of_bundle(bundle)
+    entry = _service_request_entry(bundle)
+    for found in resources.of_type("Task"):
+        resources.resolve(
+            found.resource.focus,
+            owner=found.resource,
+            at=f"{found.path}.focus",
+            kinds=("ServiceRequest",),
+            required=True,
+        )
+    placed = service_request_submission(
+        resources=resources,
+        service_request=entry.resource,
+        client=client,
+        if_none_exist=entry.request.ifNoneExist or "",
+    )
+    return _receive(placed, client)
+
+
+def _service_request_entry(bundle):
+    """The one ServiceRequest entry, after checking every entry's type and method."""
     requests = []
     for n, entry in enumerate(bundle.entry or ()):
         kind = entry.resource.get_resource_type()
@@ -134,7 +154,7 @@ def transaction_receive(*, bundle, client) -> Received:
                 code="not-supported",
             )
         if kind == "ServiceRequest":
-            requests.append((n, entry))
+            requests.append(entry)
     if len(requests) != 1:
         reject(
             f"a referral transaction carries exactly one ServiceRequest; this one has "
@@ -142,22 +162,7 @@ def transaction_receive(*, bundle, client) -> Received:
             expression="Bundle.entry",
             code="invariant" if requests else "required",
         )
-    _, entry = requests[0]
-    for found in resources.of_type("Task"):
-        resources.resolve(
-            found.resource.focus,
-            owner=found.resource,
-            at=f"{found.path}.focus",
-            kinds=("ServiceRequest",),
-            required=True,
-        )
-    placed = service_request_submission(
-        resources=resources,
-        service_request=entry.resource,
-        client=client,
-        if_none_exist=entry.request.ifNoneExist or "",
-    )
-    return _receive(placed, client)
+    return requests[0]
 
 
 def message_receive(*, bundle, client) -> tuple[Received, object, list[str]]:
