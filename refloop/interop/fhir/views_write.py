@@ -156,10 +156,12 @@ _ISSUE_CODE = {400: "invalid", 403: "forbidden", 404: "not-found", 409: "conflic
 
 
 def _wants_xml(request) -> bool:
-    accept = request.headers.get("Accept", "") + request.GET.get("_format", "")
-    if "xml" in accept:
+    """The format asked for (_format, else the first of json/xml in Accept), else the one sent."""
+    asked = (request.GET.get("_format", "") or request.headers.get("Accept", "")).lower()
+    xml, json_at = asked.find("xml"), asked.find("json")
+    if xml >= 0 and (json_at < 0 or xml < json_at):
         return True
-    if "json" in accept:
+    if json_at >= 0:
         return False
     return "xml" in request.headers.get("Content-Type", "")
 
