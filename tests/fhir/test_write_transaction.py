@@ -264,3 +264,39 @@ def test_it_keeps_what_was_sent_when_processing_dies_midway(
     assert kept.outcome == "received"
     assert json.loads(bytes(kept.body)) == bundle
     assert not Referral.objects.exists()
+
+
+def test_it_replays_a_kept_submission_once_the_problem_is_fixed(client, writer):
+    """Refused because the service line did not exist yet: once it does, the kept bytes are
+    processed again and become the referral; replaying it again changes nothing."""
+    from refloop.interop.fhir.inbound.services import submission_replay
+
+    response = post(client, "", writer[1], referral_bundle(placer="LATER", line_code="hand"))
+    assert response.status_code == 422
+    kept = FhirSubmission.objects.get()
+    assert "'hand' is not one of our active service lines" in kept.problem
+    factories.service_line(code="hand", name="Hand surgery")
+    replayed = submission_replay(submission_id=kept.pk)
+    assert replayed.outcome == "accepted"
+    referral = Referral.objects.get()
+    assert (replayed.referral, referral.service_line.code) == (referral, "hand")
+    assert submission_replay(submission_id=kept.pk).referral == referral
+    assert Referral.objects.count() == 1
+
+
+def test_it_replays_an_update_to_the_referral_named_in_the_body(client, writer, orthopedics):
+    from refloop.interop.fhir.inbound.services import submission_replay
+
+    bundle = referral_bundle(placer="R-UPD")
+    post(client, "", writer[1], bundle)
+    referral = Referral.objects.get()
+    revoke = {**bundle["entry"][0]["resource"], "id": str(referral.pk), "status": "revoked"}
+    kept = FhirSubmission.objects.create(
+        client=writer[0],
+        interaction="update",
+        content_type="application/fhir+json",
+        body=json.dumps(revoke).encode(),
+    )
+    assert submission_replay(submission_id=kept.pk).outcome == "accepted"
+    referral.refresh_from_db()
+    assert referral.state == "cancelled"

@@ -4,6 +4,7 @@ midway leaves the submission 'received', to be replayed."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from refloop.access.services import referral_cancel
@@ -14,6 +15,7 @@ from refloop.interop.fhir.inbound.mapping import (
     reason_and_diagnoses,
     service_request_submission,
 )
+from refloop.interop.fhir.inbound.parse import resource_parse
 from refloop.interop.fhir.inbound.problems import Issue, Rejected, reject
 from refloop.interop.fhir.inbound.references import Resources
 from refloop.interop.fhir.models import FhirSubmission
@@ -72,6 +74,127 @@ def submission_settle(
         referral=referral,
         resource_type=resource_type[:40] or submission.resource_type,
     )
+
+
+@dataclass(frozen=True)
+class Write:
+    """What the client asked besides the body: the interaction, the URL's type and id, and a
+    conditional create's query (If-None-Exist)."""
+
+    interaction: str  # transaction, process-message, create, update
+    resource_type: str = ""
+    resource_id: str = ""
+    if_none_exist: str = ""
+
+
+@dataclass
+class Done:
+    resource: object  # what was sent, parsed
+    referral: Referral
+    created: bool
+    received: Received | None = None
+    header: object = None  # $process-message: the request's MessageHeader
+    unread: list[str] = field(default_factory=list)
+    said: str = ""  # update: what happened, in a sentence
+
+
+CREATE_HINT = (
+    "{kind} is not created on its own: send it in a transaction Bundle with its ServiceRequest "
+    "(POST to the base), or in a message Bundle to $process-message."
+)
+OTHER_HINT = (
+    "{kind} is not accepted: this server takes referrals (ServiceRequest) and what they reference."
+)
+
+
+def submission_process(*, submission: FhirSubmission, write: Write, client) -> Done:
+    """Parse what was kept, do what it asks, and record the outcome; a refusal is recorded with
+    its problem and raised again for the answer."""
+    resource_type = ""
+    try:
+        resource = resource_parse(body=bytes(submission.body), content_type=submission.content_type)
+        resource_type = resource.get_resource_type()
+        done = write_process(write=write, resource=resource, client=client)
+    except DomainError as refused:
+        submission_settle(
+            submission=submission,
+            outcome=FhirSubmission.Outcome.REJECTED,
+            problem=refused.message,
+            resource_type=resource_type,
+        )
+        raise
+    submission_settle(
+        submission=submission,
+        outcome=FhirSubmission.Outcome.ACCEPTED
+        if done.created
+        else FhirSubmission.Outcome.DUPLICATE,
+        referral=done.referral,
+        resource_type=resource_type,
+    )
+    return done
+
+
+def submission_replay(*, submission_id: int) -> FhirSubmission:
+    """Process a kept submission again: one refused (say, before its service line existed) or
+    left 'received' by a process that died. Accepted ones are left alone. The URL it came to is
+    rebuilt from the body (an update's target is the body's id)."""
+    submission = FhirSubmission.objects.select_related("client__organization").get(pk=submission_id)
+    done_already = (FhirSubmission.Outcome.ACCEPTED, FhirSubmission.Outcome.DUPLICATE)
+    if submission.outcome in done_already or submission.client is None:
+        return submission
+    try:
+        resource = resource_parse(body=bytes(submission.body), content_type=submission.content_type)
+        target = (resource.get_resource_type(), getattr(resource, "id", None) or "")
+    except DomainError:
+        target = ("", "")
+    write = Write(
+        interaction=submission.interaction, resource_type=target[0], resource_id=target[1]
+    )
+    with suppress(DomainError):  # refused again: the new problem is recorded on it
+        submission_process(submission=submission, write=write, client=submission.client)
+    submission.refresh_from_db()
+    return submission
+
+
+def write_process(*, write: Write, resource, client) -> Done:
+    kind = resource.get_resource_type()
+    if write.interaction in ("transaction", "process-message"):
+        if kind != "Bundle":
+            _refuse_type(kind, f"{write.interaction} takes a Bundle, not a {kind}.", status=422)
+        if write.interaction == "transaction":
+            received = transaction_receive(bundle=resource, client=client)
+            return Done(resource, received.referral, received.created, received=received)
+        received, header, unread = message_receive(bundle=resource, client=client)
+        return Done(
+            resource, received.referral, received.created, received, header=header, unread=unread
+        )
+    if kind != write.resource_type:
+        raise Rejected(
+            Issue(
+                code="invalid",
+                diagnostics=f"the body is a {kind}, the URL says {write.resource_type}.",
+                expression="resourceType",
+            ),
+            status=400,
+        )
+    if kind != "ServiceRequest":
+        hint = CREATE_HINT if kind in SUPPORTING | {"MessageHeader", "Bundle"} else OTHER_HINT
+        if write.interaction == "update":
+            hint = "{kind} cannot be updated here."
+        _refuse_type(kind, hint.format(kind=kind), status=405)
+    if write.interaction == "create":
+        received = service_request_create(
+            service_request=resource, client=client, if_none_exist=write.if_none_exist
+        )
+        return Done(resource, received.referral, received.created, received=received)
+    referral, said = service_request_update(
+        client=client, resource_id=write.resource_id, service_request=resource
+    )
+    return Done(resource, referral, True, said=said)
+
+
+def _refuse_type(kind: str, message: str, *, status: int):
+    raise Rejected(Issue(code="not-supported", diagnostics=message, expression=kind), status=status)
 
 
 def _receive(placed, client) -> Received:
