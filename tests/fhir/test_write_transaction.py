@@ -33,6 +33,9 @@ def test_it_turns_a_transaction_bundle_into_a_referral(client, writer, orthopedi
     assert first["location"] == f"ServiceRequest/{referral.pk}/_history/1"
     assert f"Task/{referral.pk}" in first["outcome"]["issue"][0]["diagnostics"]
     assert len(answer["entry"]) == 8
+    locations = [e["response"].get("location") for e in answer["entry"]]
+    assert locations[1:3] == [f"Patient/{referral.patient_id}", f"Practitioner/{known.pk}"]
+    assert locations[7] == f"DocumentReference/{referral.documents.get().pk}"
     assert referral.channel == Channel.FHIR
     assert referral.priority == Priority.URGENT
     assert referral.diagnoses == ["M17.11"]

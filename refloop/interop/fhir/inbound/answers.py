@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.utils import timezone
 
+from refloop.interop.fhir.inbound.mapping import NPI_SYSTEM
 from refloop.interop.fhir.inbound.problems import Issue
 
 
@@ -70,6 +71,8 @@ def transaction_response(*, bundle, received) -> dict:
             }
         elif kind == "Patient":
             response["location"] = f"Patient/{referral.patient_id}"
+        elif kind == "Practitioner" and _is_referrer(entry.resource, referral):
+            response["location"] = f"Practitioner/{referral.referring_clinician_id}"
         elif kind in ("DocumentReference", "Binary") and received.created:
             count = len(entry.resource.content or ()) if kind == "DocumentReference" else 1
             ids = [next(documents, None) for _ in range(count)]
@@ -84,6 +87,14 @@ def transaction_response(*, bundle, received) -> dict:
         "type": "transaction-response",
         "entry": entries,
     }
+
+
+def _is_referrer(practitioner, referral) -> bool:
+    """The Practitioner the referral's referring clinician was matched from (by NPI)."""
+    if referral.referring_clinician_id is None:
+        return False
+    npis = {i.value for i in practitioner.identifier or () if i.system == NPI_SYSTEM}
+    return referral.referring_clinician.npi in npis
 
 
 def message_response(*, header, received, unread: list[str]) -> dict:
