@@ -303,3 +303,15 @@ def test_it_replays_an_update_to_the_referral_named_in_the_body(client, writer, 
     assert submission_replay(submission_id=kept.pk).outcome == "accepted"
     referral.refresh_from_db()
     assert referral.state == "cancelled"
+
+
+def test_it_places_a_referral_in_a_bounded_number_of_queries(
+    client, writer, orthopedics, django_assert_max_num_queries
+):
+    """The intake path's queries: auth, keep, map (service line, clinician), referral_receive,
+    settle: 34 today. A guard against a query per entry creeping in."""
+    factories.referrer()
+    post(client, "", writer[1], referral_bundle())  # warm: content types, first-use lookups
+    with django_assert_max_num_queries(36):
+        response = post(client, "", writer[1], referral_bundle())
+    assert response.status_code == 200
