@@ -261,7 +261,7 @@ def test_it_accepts_the_bser_message_completed_with_the_igs_own_resources(client
 
 def test_it_refuses_a_message_event_other_than_a_referral(client, writer):
     bundle = completed_message()
-    bundle["entry"][0]["resource"]["eventCoding"]["code"] = "I14"
+    bundle["entry"][0]["resource"]["eventCoding"]["code"] = "I15"  # status query: not ours
     response = post(client, "$process-message", writer[1], bundle)
     assert response.status_code == 422
     issue = response.json()["issue"][0]
@@ -290,3 +290,45 @@ def test_it_says_what_a_message_carried_that_the_referral_does_not_use(client, w
     assert issues[1]["diagnostics"] == (
         "Kept as sent but not read into the referral: Bundle.entry[10].resource (Consent)."
     )
+
+
+def test_it_revises_then_cancels_by_message_i13_and_i14(client, writer):
+    """The same BSeR message with event I13 (priority now urgent, a new reason) revises the
+    referral it placed with I12; with I14 it cancels it (the referrer withdrew)."""
+    factories.service_line(code="rheumatology", name="Rheumatology")
+    api, key = writer
+    with override_settings(REFLOOP_FHIR_DEFAULT_SERVICE_LINES={api.client_id: "rheumatology"}):
+        assert post(client, "$process-message", key, completed_message()).status_code == 200
+    referral = Referral.objects.get()
+    revised = completed_message()
+    revised["entry"][0]["resource"]["eventCoding"]["code"] = "I13"
+    service_request = revised["entry"][1]["resource"]
+    service_request["priority"] = "urgent"
+    service_request["reasonCode"] = [{"text": "Arthritis, now with morning stiffness"}]
+    response = post(client, "$process-message", key, revised)
+    assert response.status_code == 200, response.content
+    assert response.json()["entry"][1]["resource"]["issue"][0]["diagnostics"] == (
+        f"{referral.number} revised."
+    )
+    referral.refresh_from_db()
+    assert (referral.priority, referral.reason) == (
+        "urgent",
+        "Arthritis, now with morning stiffness",
+    )
+    cancelled = completed_message()
+    cancelled["entry"][0]["resource"]["eventCoding"]["code"] = "I14"
+    assert post(client, "$process-message", key, cancelled).status_code == 200
+    referral.refresh_from_db()
+    assert (referral.state, referral.outcome_reason) == ("cancelled", "referrer_withdrew")
+    assert Referral.objects.count() == 1
+
+
+def test_it_refuses_a_cancel_message_for_a_referral_it_does_not_know(client, writer):
+    bundle = completed_message()
+    bundle["entry"][0]["resource"]["eventCoding"]["code"] = "I14"
+    response = post(client, "$process-message", writer[1], bundle)
+    assert response.status_code == 422
+    issue = response.json()["issue"][0]
+    assert issue["code"] == "not-found"
+    assert issue["expression"] == ["Bundle.entry[1].resource.identifier"]
+    assert "no referral of yours has the identifier 88888888" in issue["diagnostics"]

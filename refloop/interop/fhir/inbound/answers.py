@@ -102,8 +102,10 @@ def message_response(*, header, received, unread: list[str]) -> dict:
     what the message carried that the referral does not use, said out loud (it stays kept as
     sent with the submission)."""
     referral = received.referral
-    said = f"Referral {referral.number} "
-    said += "received." if received.created else "already received (resend)."
+    said = received.said or (
+        f"Referral {referral.number} "
+        + ("received." if received.created else "already received (resend).")
+    )
     issues = [Issue(code="informational", diagnostics=said)]
     if unread:
         issues.append(

@@ -13,6 +13,7 @@ from refloop.interop.fhir.inbound.mapping import (
     documents,
     priority,
     reason_and_diagnoses,
+    sender_identifier,
     service_request_submission,
 )
 from refloop.interop.fhir.inbound.parse import resource_parse
@@ -38,7 +39,8 @@ SUPPORTING = frozenset(
         "Task",
     }
 )
-REFERRAL_EVENT = ("http://terminology.hl7.org/CodeSystem/v2-0003", "I12")
+V2_EVENTS = "http://terminology.hl7.org/CodeSystem/v2-0003"
+MESSAGE_EVENTS = ("I12", "I13", "I14")
 CANCELLED_BY = {
     "revoked": CancelReason.REFERRER_WITHDREW,
     "entered-in-error": CancelReason.ENTERED_IN_ERROR,
@@ -51,6 +53,7 @@ class Received:
     created: bool
     # Per Bundle entry (or the one resource): the documents stored from it, in order.
     document_ids: list[int] = field(default_factory=list)
+    said: str = ""  # a revision or cancellation: what happened, in a sentence
 
 
 def submission_keep(*, client, interaction: str, content_type: str, body: bytes) -> FhirSubmission:
@@ -289,11 +292,12 @@ def _service_request_entry(bundle):
 
 
 def message_receive(*, bundle, client) -> tuple[Received, object, list[str]]:
-    """A BSeR-style message Bundle: MessageHeader first, event I12 (a new referral), focus the
-    Task whose focus is the ServiceRequest (or the ServiceRequest itself). The sender's Task is
-    its request to us: its status must ask for work (requested/ready); its businessStatus is
-    ours to set, so what the sender put there is not read (BSeR's example pairs 'requested'
-    with 7.0 'completed')."""
+    """A BSeR-style message Bundle: MessageHeader first, its event from HL7 v2 table 0003 (I12 a
+    new referral, I13 its placer revises it, I14 its placer cancels it), focus the Task whose
+    focus is the ServiceRequest (or the ServiceRequest itself). For I12 the sender's Task is its
+    request to us: its status must ask for work (requested/ready); its businessStatus is ours to
+    set, so what the sender put there is not read (BSeR's example pairs 'requested' with 7.0
+    'completed'). I13/I14 name the referral by the ServiceRequest's placer identifier."""
     if bundle.type != "message":
         reject(
             f"type is '{bundle.type}': $process-message takes a message Bundle.",
@@ -309,15 +313,36 @@ def message_receive(*, bundle, client) -> tuple[Received, object, list[str]]:
             code="required",
         )
     coding = header.eventCoding
-    if coding is None or (coding.system, coding.code) != REFERRAL_EVENT:
-        event = f"{coding.system}#{coding.code}" if coding else header.eventUri
+    event = coding.code if coding and coding.system == V2_EVENTS else None
+    if event not in MESSAGE_EVENTS:
+        named = f"{coding.system}#{coding.code}" if coding else header.eventUri
         reject(
-            f"event {event} is not supported; we take {REFERRAL_EVENT[0]}#I12 (a new referral). "
-            "Revise or revoke a referral with PUT ServiceRequest/<id>.",
+            f"event {named} is not supported; we take {V2_EVENTS}#I12 (a new referral), #I13 "
+            "(its placer revises it) and #I14 (its placer cancels it).",
             expression="Bundle.entry[0].resource.event",
             code="not-supported",
         )
     resources = Resources.of_bundle(bundle)
+    service_request = _message_service_request(resources, header, new=event == "I12")
+    unread = [
+        f"{found.path} ({found.resource.get_resource_type()})"
+        for found in resources.found[1:]
+        if found.resource.get_resource_type() not in SUPPORTING | {"ServiceRequest"}
+    ]
+    if event == "I12":
+        placed = service_request_submission(
+            resources=resources, service_request=service_request, client=client
+        )
+        return _receive(placed, client), header, unread
+    referral = _referral_named(resources, service_request, client)
+    if event == "I14":
+        said = _revoke(referral, CancelReason.REFERRER_WITHDREW, service_request)
+    else:
+        said = _revise(referral, service_request, resources=resources)
+    return Received(referral=referral, created=True, said=said), header, unread
+
+
+def _message_service_request(resources: Resources, header, *, new: bool):
     at = "Bundle.entry[0].resource"
     if not header.focus:
         reject(
@@ -332,30 +357,43 @@ def message_receive(*, bundle, client) -> tuple[Received, object, list[str]]:
         kinds=("Task", "ServiceRequest"),
         required=True,
     )
-    service_request = focus
-    if focus.get_resource_type() == "Task":
-        task_at = resources.path(focus)
-        if focus.status not in ("requested", "ready"):
-            reject(
-                f"the referral Task must be requested or ready, not '{focus.status}'.",
-                expression=f"{task_at}.status",
-            )
-        service_request = resources.resolve(
-            focus.focus,
-            owner=focus,
-            at=f"{task_at}.focus",
-            kinds=("ServiceRequest",),
-            required=True,
+    if focus.get_resource_type() == "ServiceRequest":
+        return focus
+    task_at = resources.path(focus)
+    if new and focus.status not in ("requested", "ready"):
+        reject(
+            f"the referral Task must be requested or ready, not '{focus.status}'.",
+            expression=f"{task_at}.status",
         )
-    placed = service_request_submission(
-        resources=resources, service_request=service_request, client=client
+    return resources.resolve(
+        focus.focus,
+        owner=focus,
+        at=f"{task_at}.focus",
+        kinds=("ServiceRequest",),
+        required=True,
     )
-    unread = [
-        f"{found.path} ({found.resource.get_resource_type()})"
-        for found in resources.found[1:]
-        if found.resource.get_resource_type() not in SUPPORTING | {"ServiceRequest"}
-    ]
-    return _receive(placed, client), header, unread
+
+
+def _referral_named(resources: Resources, service_request, client) -> Referral:
+    """The client's own referral with the ServiceRequest's placer identifier."""
+    at = resources.path(service_request)
+    system, value = sender_identifier(service_request, at=at, if_none_exist="")
+    if not value:
+        reject(
+            "name the referral to change by its placer identifier.",
+            expression=f"{at}.identifier",
+            code="required",
+        )
+    referral = Referral.objects.filter(
+        sender_system=system or client.client_id, sender_reference=value
+    ).first()
+    if referral is None or not placed_by(referral, client):
+        reject(
+            f"no referral of yours has the identifier {system + '|' if system else ''}{value}.",
+            expression=f"{at}.identifier",
+            code="not-found",
+        )
+    return referral
 
 
 def service_request_create(*, service_request, client, if_none_exist: str = "") -> Received:
@@ -436,10 +474,10 @@ def _revoke(referral: Referral, reason: str, sr) -> str:
     return f"{referral.number} cancelled: {CancelReason(reason).label.lower()}."
 
 
-def _revise(referral: Referral, sr) -> str:
+def _revise(referral: Referral, sr, *, resources: Resources | None = None) -> str:
     if referral.state not in OPEN_STATES:
         _ended(referral, "revised")
-    resources = Resources.of_resource(sr)
+    resources = resources or Resources.of_resource(sr)
     reason, diagnoses = reason_and_diagnoses(resources=resources, service_request=sr)
     wanted_priority = priority(sr, at="ServiceRequest") if sr.priority else None
     try:
