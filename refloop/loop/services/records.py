@@ -124,7 +124,7 @@ def _ask(request: RecordsRequest, referral: Referral, items: list[str], *, now, 
     )
     request.save()
     key = f"records:{request.pk}:{request.ask_count}"
-    route = referrer_route(referral)
+    route = referrer_route(referral, asks_something=True)
     if route is None:
         referrer_unreachable(
             referral=referral, what="the request for missing records", key=key, now=now

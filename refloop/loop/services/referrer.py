@@ -49,12 +49,18 @@ class Route:
     note: str = ""
 
 
-def referrer_route(referral: Referral) -> Route | None:
+# Channels the sender reads on its own schedule, exposing only the report and the referral's
+# state (a FHIR client pulls Task and Communication): a message that asks something of a person
+# (records we are missing) must not wait there.
+PULLED_CHANNELS = frozenset({MessageChannel.FHIR})
+
+
+def referrer_route(referral: Referral, *, asks_something: bool = False) -> Route | None:
     """Back the way the referral came when its sender wants answers there (an HL7 partner, a FHIR
     client, a portal office: settings.REFLOOP_SENDER_ROUTES), else the referrer's preference."""
     for path in settings.REFLOOP_SENDER_ROUTES:
         route = import_string(path)(referral)
-        if route is not None:
+        if route is not None and not (asks_something and route.channel in PULLED_CHANNELS):
             return route
     return clinician_route(referral.referring_clinician, referral.referring_organization)
 

@@ -14,6 +14,7 @@ from refloop.core.pdf import Section, pdf_letter
 from refloop.directory.enums import DocumentKind
 from refloop.loop.models import LoopSettings
 from refloop.loop.services.referrer import (
+    PULLED_CHANNELS,
     clinician_route,
     initials,
     patient_line,
@@ -112,6 +113,8 @@ def status_update_send(*, event: ReferralEvent, now: dt.datetime) -> bool:
             referral=referral, what=f"the update '{update.code}'", key=key, now=now
         )
         return False
+    if route.channel in PULLED_CHANNELS:
+        return False  # the client reads the state (and a decline's reason) from the Task
     referrer_message(
         referral=referral,
         route=route,
