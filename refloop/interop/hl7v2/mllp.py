@@ -57,7 +57,12 @@ class Listener:
                 except (InvalidBlockError, ValueError) as error:
                     log.warning("hl7 connection dropped: %s", type(error).__name__)
                     break
-                ack = await loop.run_in_executor(self.executor, _handle, block)
+                try:
+                    ack = await loop.run_in_executor(self.executor, _handle, block)
+                except Exception as error:  # noqa: BLE001 - the database is away, say
+                    # Not stored, or stored and not answered: no ACK, so the sender resends.
+                    log.error("hl7 message not taken: %s", type(error).__name__)
+                    break
                 writer.writeblock(ack)
                 await writer.drain()
         except ConnectionError:
