@@ -144,7 +144,9 @@ def _check(name, says, referral):
         rebooked = referral.appointments.filter(outcome=Appointment.Outcome.REBOOKED).count()
         assert rebooked == (1 if says == "rebooked" else 0)
         if name == "SIU-S13-02.hl7":
-            expected = dt.datetime(2021, 8, 20, 11, 30, tzinfo=dt.timezone(dt.timedelta(hours=2, minutes=15)))
+            expected = dt.datetime(
+                2021, 8, 20, 11, 30, tzinfo=dt.timezone(dt.timedelta(hours=2, minutes=15))
+            )
             assert appointment.starts_at == expected
         if name == "SIU-S14-01.hl7":
             assert "Room02" in appointment.location

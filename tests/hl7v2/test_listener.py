@@ -117,10 +117,10 @@ def test_it_processes_a_message_committed_but_never_answered_when_it_is_resent(l
     """A listener killed between the commit and the processing left a row with no ACK: the
     sender's resend (it got no ACK) processes it then."""
     raw = data("REF-I12-01.hl7")
+    from django.utils import timezone
+
     from refloop.interop.hl7v2.parsing import header_read, text_of
     from refloop.interop.hl7v2.services import _store
-
-    from django.utils import timezone
 
     _store(raw, text_of(raw), header_read(text_of(raw)), timezone.now())
     assert Hl7Message.objects.get().status == Status.RECEIVED
@@ -134,9 +134,9 @@ def test_it_serves_several_connections_at_once(listener):
     import concurrent.futures
 
     raws = [
-        data("REF-I12-01.hl7").replace(b"MSG00112", f"C{n}".encode()).replace(
-            b"226839^EPIC", f"R{n}^EPIC".encode()
-        )
+        data("REF-I12-01.hl7")
+        .replace(b"MSG00112", f"C{n}".encode())
+        .replace(b"226839^EPIC", f"R{n}^EPIC".encode())
         for n in range(12)
     ]
     with concurrent.futures.ThreadPoolExecutor(4) as pool:

@@ -41,7 +41,9 @@ def book(context: Context) -> Outcome:
     trigger = context.header.trigger
     if current and current.starts_at == starts_at and current.location == location:
         return Outcome(
-            False, f"{referral.number} unchanged: SIU^{trigger} changes nothing we keep.", referral.pk
+            False,
+            f"{referral.number} unchanged: SIU^{trigger} changes nothing we keep.",
+            referral.pk,
         )
     appointment_book(
         referral_id=referral.pk, actor=None, starts_at=starts_at, location=location[:200]

@@ -6,115 +6,291 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('directory', '0003_access_and_loop_settings'),
-        ('referrals', '0005_alter_referralevent_kind'),
+        ("directory", "0003_access_and_loop_settings"),
+        ("referrals", "0005_alter_referralevent_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Hl7Partner',
+            name="Hl7Partner",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('sending_application', models.CharField(blank=True, max_length=60)),
-                ('sending_facility', models.CharField(max_length=60)),
-                ('outbound_host', models.CharField(blank=True, max_length=200)),
-                ('outbound_port', models.PositiveIntegerField(blank=True, null=True)),
-                ('wants_status', models.BooleanField(default=False, help_text='RRI^I12 status updates.')),
-                ('wants_report', models.CharField(blank=True, choices=[('', 'No report'), ('MDM^T02', 'MDM^T02 (document)'), ('ORU^R01', 'ORU^R01 (result)')], max_length=8)),
-                ('active', models.BooleanField(default=True)),
-                ('default_service_line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='directory.serviceline')),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='hl7_partners', to='directory.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("sending_application", models.CharField(blank=True, max_length=60)),
+                ("sending_facility", models.CharField(max_length=60)),
+                ("outbound_host", models.CharField(blank=True, max_length=200)),
+                ("outbound_port", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "wants_status",
+                    models.BooleanField(default=False, help_text="RRI^I12 status updates."),
+                ),
+                (
+                    "wants_report",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "No report"),
+                            ("MDM^T02", "MDM^T02 (document)"),
+                            ("ORU^R01", "ORU^R01 (result)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "default_service_line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="directory.serviceline",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="hl7_partners",
+                        to="directory.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Hl7Message',
+            name="Hl7Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('raw', models.BinaryField()),
-                ('sender', models.CharField(blank=True, max_length=130)),
-                ('control_id', models.CharField(blank=True, max_length=64)),
-                ('message_type', models.CharField(blank=True, max_length=3)),
-                ('trigger', models.CharField(blank=True, max_length=3)),
-                ('version', models.CharField(blank=True, max_length=12)),
-                ('received_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('received', 'Received, not processed yet'), ('processed', 'Processed'), ('ignored', 'Acknowledged and ignored'), ('error', 'Error')], default='received', max_length=10)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('outcome', models.CharField(blank=True, max_length=300)),
-                ('ack_code', models.CharField(blank=True, max_length=2)),
-                ('ack', models.BinaryField(blank=True, null=True)),
-                ('replay_count', models.PositiveSmallIntegerField(default=0)),
-                ('answers_resend', models.BooleanField(default=True)),
-                ('referral', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='hl7_messages', to='referrals.referral')),
-                ('replay_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replays', to='hl7v2.hl7message')),
-                ('replayed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('partner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='hl7v2.hl7partner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("raw", models.BinaryField()),
+                ("sender", models.CharField(blank=True, max_length=130)),
+                ("control_id", models.CharField(blank=True, max_length=64)),
+                ("message_type", models.CharField(blank=True, max_length=3)),
+                ("trigger", models.CharField(blank=True, max_length=3)),
+                ("version", models.CharField(blank=True, max_length=12)),
+                ("received_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received, not processed yet"),
+                            ("processed", "Processed"),
+                            ("ignored", "Acknowledged and ignored"),
+                            ("error", "Error"),
+                        ],
+                        default="received",
+                        max_length=10,
+                    ),
+                ),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("outcome", models.CharField(blank=True, max_length=300)),
+                ("ack_code", models.CharField(blank=True, max_length=2)),
+                ("ack", models.BinaryField(blank=True, null=True)),
+                ("replay_count", models.PositiveSmallIntegerField(default=0)),
+                ("answers_resend", models.BooleanField(default=True)),
+                (
+                    "referral",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="hl7_messages",
+                        to="referrals.referral",
+                    ),
+                ),
+                (
+                    "replay_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="replays",
+                        to="hl7v2.hl7message",
+                    ),
+                ),
+                (
+                    "replayed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="messages",
+                        to="hl7v2.hl7partner",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MergeReview',
+            name="MergeReview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('A40', 'Merge patients (A40)'), ('A47', 'Change patient identifier (A47)')], max_length=3)),
-                ('surviving_mrn', models.CharField(max_length=30)),
-                ('prior_mrn', models.CharField(max_length=30)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for a decision'), ('applied', 'Applied'), ('rejected', 'Rejected')], default='pending', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('result', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='merges', to='hl7v2.hl7message')),
-                ('prior_patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='directory.patient')),
-                ('surviving_patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='directory.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("A40", "Merge patients (A40)"),
+                            ("A47", "Change patient identifier (A47)"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                ("surviving_mrn", models.CharField(max_length=30)),
+                ("prior_mrn", models.CharField(max_length=30)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for a decision"),
+                            ("applied", "Applied"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("result", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="merges",
+                        to="hl7v2.hl7message",
+                    ),
+                ),
+                (
+                    "prior_patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="directory.patient",
+                    ),
+                ),
+                (
+                    "surviving_patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="directory.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['status', '-created_at', '-id'],
+                "ordering": ["status", "-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Hl7AppointmentLink',
+            name="Hl7AppointmentLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sending_facility', models.CharField(max_length=60)),
-                ('appointment_id', models.CharField(max_length=80)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('referral', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='referrals.referral')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sending_facility", models.CharField(max_length=60)),
+                ("appointment_id", models.CharField(max_length=80)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "referral",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="referrals.referral",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('sending_facility', 'appointment_id'), name='hl7_appointment_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("sending_facility", "appointment_id"), name="hl7_appointment_unique"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='hl7partner',
-            constraint=models.UniqueConstraint(fields=('sending_facility', 'sending_application'), name='hl7_partner_unique'),
+            model_name="hl7partner",
+            constraint=models.UniqueConstraint(
+                fields=("sending_facility", "sending_application"), name="hl7_partner_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='hl7message',
-            index=models.Index(fields=['status', 'received_at'], name='hl7v2_hl7me_status_8c8c60_idx'),
+            model_name="hl7message",
+            index=models.Index(
+                fields=["status", "received_at"], name="hl7v2_hl7me_status_8c8c60_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='hl7message',
-            index=models.Index(fields=['referral'], name='hl7v2_hl7me_referra_bbb0e1_idx'),
+            model_name="hl7message",
+            index=models.Index(fields=["referral"], name="hl7v2_hl7me_referra_bbb0e1_idx"),
         ),
         migrations.AddConstraint(
-            model_name='hl7message',
-            constraint=models.UniqueConstraint(condition=models.Q(('answers_resend', True), models.Q(('control_id', ''), _negated=True)), fields=('sender', 'control_id'), name='hl7_message_sender_control_id_unique'),
+            model_name="hl7message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("answers_resend", True), models.Q(("control_id", ""), _negated=True)
+                ),
+                fields=("sender", "control_id"),
+                name="hl7_message_sender_control_id_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='mergereview',
-            index=models.Index(fields=['status', 'created_at'], name='hl7v2_merge_status_4399ab_idx'),
+            model_name="mergereview",
+            index=models.Index(
+                fields=["status", "created_at"], name="hl7v2_merge_status_4399ab_idx"
+            ),
         ),
     ]
