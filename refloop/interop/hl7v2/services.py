@@ -128,8 +128,7 @@ def message_process(*, message_id: int) -> bytes:
             partner=message.partner,
             message_id=message.pk,
         )
-        with transaction.atomic():
-            outcome = handler(context)
+        outcome = _run(handler, context)
     except DomainError as problem:
         return _finish(message, header, problem=problem)
     except Exception as error:  # noqa: BLE001 - kept for replay, told to the sender
@@ -141,6 +140,20 @@ def message_process(*, message_id: int) -> bytes:
         )
         return _finish(message, header, problem=problem)
     return _finish(message, header, outcome=outcome)
+
+
+def _run(handler, context: Context):
+    """The handler in one transaction. Two messages about a new patient processed at the same
+    moment both try to create them: the loser's transaction is rolled back and run once more,
+    and then finds the patient the other one made."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return handler(context)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _finish(message: Hl7Message, header: Header, *, outcome=None, problem=None) -> bytes:
