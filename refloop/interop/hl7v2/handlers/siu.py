@@ -187,6 +187,14 @@ def _by_patient(context: Context) -> Referral:
     if partner and partner.default_service_line_id:
         candidates = candidates.filter(service_line_id=partner.default_service_line_id)
     found = list(candidates[:2])
+    waiting = Referral.objects.filter(patient=patient, state__in=(State.RECEIVED, State.TRIAGE))
+    if not found and (early := waiting.first()) is not None:
+        raise Hl7Problem(
+            f"{early.number} is {early.get_state_display().lower()}: it must be accepted before "
+            "a visit is booked.",
+            code="207",
+            location="SCH",
+        )
     if len(found) != 1:
         what = "no open referral that can be booked" if not found else "several open referrals"
         raise Hl7Problem(
