@@ -64,3 +64,9 @@ def test_it_refuses_a_booking_it_cannot_place(partner):
     answer = message_receive(raw=data("SIU-S12-01.hl7"))
     code, _, text = ack_of(answer)
     assert code == "AE" and "No referral for this appointment" in text
+
+
+def test_it_files_the_referral_on_the_line_rf1_3_names(partner):
+    medicine = factories.service_line(code="med", name="Internal medicine")
+    message_receive(raw=data("REF-I12-01.hl7"))
+    assert Referral.objects.get().service_line == medicine  # RF1-3 "Med", not the default

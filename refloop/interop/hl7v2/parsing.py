@@ -92,9 +92,8 @@ def header_read(text: str) -> Header:
     )
 
 
-def message_parse(text: str) -> hl7.Message:
-    """The parsed message, or Hl7Rejected naming what makes it unreadable."""
-    header = header_read(text)
+def header_check(header: Header) -> None:
+    """Hl7Rejected when MSH says too little to take the message, or a version we do not read."""
     if not header.message_type:
         raise Hl7Rejected("No MSH segment with a message type (MSH-9).", code="100")
     if not header.trigger:
@@ -107,6 +106,15 @@ def message_parse(text: str) -> hl7.Message:
             code="203",
             location="MSH^1^12",
         )
+
+
+def message_parse(text: str, *, keep: frozenset[str] | None = None) -> hl7.Message:
+    """The parsed message, or Hl7Rejected naming what makes it unreadable. `keep`: the segments
+    the handler reads (MSH always): python-hl7 splits every field of every segment, and a real
+    REF carries a dozen segments nobody here reads (GT1, IN1, IN2, ACC...). The raw message is
+    kept whole all the same."""
+    if keep is not None:
+        text = "\r".join(s for s in text.split("\r") if s[:3] == "MSH" or s[:3] in keep)
     try:
         return hl7.parse(text)
     except Exception as error:  # python-hl7 raises plain exceptions on malformed input

@@ -25,7 +25,7 @@ from refloop.directory.services import (
     patient_merge,
 )
 from refloop.interop.hl7v2.acks import ack_build
-from refloop.interop.hl7v2.handlers import handler_for
+from refloop.interop.hl7v2.handlers import handler_for, segments_for
 from refloop.interop.hl7v2.handlers.common import Context, partner_for
 from refloop.interop.hl7v2.models import Hl7Message, MergeReview
 from refloop.interop.hl7v2.parsing import (
@@ -33,6 +33,7 @@ from refloop.interop.hl7v2.parsing import (
     Hl7Problem,
     Hl7Rejected,
     Reader,
+    header_check,
     header_read,
     message_parse,
     text_of,
@@ -116,19 +117,20 @@ def content_key(text: str) -> str:
 
 def message_process(*, message_id: int) -> bytes:
     """Process one stored message in its own transaction; record and return its ACK."""
-    message = Hl7Message.objects.get(pk=message_id)
+    message = Hl7Message.objects.select_related("partner").get(pk=message_id)
     text = text_of(bytes(message.raw))
     header = header_read(text)
     try:
-        parsed = message_parse(text)
+        header_check(header)
         handler = handler_for(header)
+        parsed = message_parse(text, keep=segments_for(header, handler))
         context = Context(
             header=header,
             reader=Reader(parsed),
             partner=message.partner,
             message_id=message.pk,
         )
-        outcome = _run(handler, context)
+        return _run(handler, context, message)
     except DomainError as problem:
         return _finish(message, header, problem=problem)
     except Exception as error:  # noqa: BLE001 - kept for replay, told to the sender
@@ -139,17 +141,16 @@ def message_process(*, message_id: int) -> bytes:
             code="207",
         )
         return _finish(message, header, problem=problem)
-    return _finish(message, header, outcome=outcome)
 
 
-def _run(handler, context: Context):
-    """The handler in one transaction. Two messages about a new patient processed at the same
-    moment both try to create them: the loser's transaction is rolled back and run once more,
-    and then finds the patient the other one made."""
+def _run(handler, context: Context, message: Hl7Message) -> bytes:
+    """The handler and its ACK in one transaction. Two messages about a new patient processed at
+    the same moment both try to create them: the loser's transaction is rolled back and run once
+    more, and then finds the patient the other one made."""
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                return handler(context)
+                return _finish(message, context.header, outcome=handler(context))
         except IntegrityError:
             if attempt == 2:
                 raise

@@ -27,6 +27,21 @@ HANDLERS: dict[tuple[str, str], Callable[[Context], Outcome]] = {
 }
 
 
+# The segments each family reads (the rest is kept raw, not parsed).
+SEGMENTS = {
+    "REF": frozenset({"RF1", "PRD", "PID", "DG1", "NTE"}),
+    "SIU": frozenset({"SCH", "TQ1", "PID", "AIS", "AIL"}),
+    "ADT": frozenset({"PID", "MRG"}),
+}
+
+
+def segments_for(header: Header, handler) -> frozenset[str] | None:
+    """Nothing beyond MSH for a message only acknowledged and ignored; None: parse it all."""
+    if handler is adt.ignore:
+        return frozenset()
+    return SEGMENTS.get(header.message_type)
+
+
 def handler_for(header: Header) -> Callable[[Context], Outcome]:
     handler = HANDLERS.get((header.message_type, header.trigger))
     if handler is not None:

@@ -16,6 +16,8 @@ Mapping (REF_I12 structure, whatever MSH-9.3 says):
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
@@ -221,20 +223,29 @@ def referrer_of(context: Context) -> ReferrerData:
     )
 
 
+def _any_of(names: list[str]) -> str:
+    return "^(" + "|".join(re.escape(n) for n in names) + ")$"
+
+
 def service_line_of(context: Context) -> int:
     reader = context.reader
     candidates = [reader.get("RF1", 3, 1), reader.get("RF1", 3, 2)]
     rt = _prd(reader, "RT")
     if rt is not None:
         candidates.append(reader.get(rt, 4, 4))
-    for candidate in filter(None, candidates):
-        line = (
-            ServiceLine.objects.filter(active=True)
-            .filter(Q(code__iexact=candidate) | Q(name__iexact=candidate))
-            .first()
+    candidates = [c.lower() for c in candidates if c]
+    if candidates:
+        # One query for all the names; the first candidate that names a line wins.
+        lines = ServiceLine.objects.filter(active=True).filter(
+            Q(code__iregex=_any_of(candidates)) | Q(name__iregex=_any_of(candidates))
         )
-        if line:
-            return line.pk
+        found = {}
+        for pk, code, name in lines.values_list("pk", "code", "name"):
+            found.setdefault(code.lower(), pk)
+            found.setdefault(name.lower(), pk)
+        for candidate in candidates:
+            if candidate in found:
+                return found[candidate]
     partner = context.partner
     if partner and partner.default_service_line_id:
         return partner.default_service_line_id
