@@ -9,6 +9,8 @@ referral_receive called directly in this process, one after another (the domain'
 Prints one JSON line. Needs a migrated database with the demo loaded (refloop_demo --scale 1):
 
     DATABASE_URL=postgres://... python bench/hl7_intake.py --messages 2000 --connections 8
+
+`--processes` listener processes share the port (default: one per CPU).
 """
 
 import argparse
@@ -115,10 +117,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def listener_start(port: int) -> subprocess.Popen:
+def listener_start(port: int, processes: int) -> subprocess.Popen:
     env = {**os.environ, "CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "refloop_hl7_listener", "--port", str(port)],
+        [
+            sys.executable,
+            "manage.py",
+            "refloop_hl7_listener",
+            "--port",
+            str(port),
+            "--processes",
+            str(processes),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -157,13 +167,14 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--direct", type=int, default=300)
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("warning: not PostgreSQL; the goal is stated for PostgreSQL", file=sys.stderr)
     partner = partner_ready()
     run = str(int(time.time()))
     port = free_port()
-    listener = listener_start(port)
+    listener = listener_start(port, args.processes)
     try:
         warmup = [referral_message(f"{run}w", n) for n in range(40)]
         asyncio.run(_send_all(port, warmup, args.connections))
@@ -181,6 +192,9 @@ def main() -> None:
                 "bench": "hl7_ref_i12_over_mllp",
                 "database": connection.vendor,
                 "connections": args.connections,
+                "listener_processes": args.processes,
+                "cpus": os.cpu_count(),
+                "load_average_1m": round(os.getloadavg()[0], 1),
                 "ref_i12": intake,
                 "baseline_ack_only_adt_a03": baseline,
                 "baseline_referral_receive_direct_sequential": direct,

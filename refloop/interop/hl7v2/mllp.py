@@ -35,13 +35,16 @@ def _handle(block: bytes) -> bytes:
 class Listener:
     """An MLLP server: each block in, its ACK out, in order, per connection."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int = 16):
-        self.host, self.port = host, port
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int = 16, reuse_port=False):
+        self.host, self.port, self.reuse_port = host, port, reuse_port
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hl7")
         self.server = None
 
     async def start(self) -> int:
-        self.server = await start_hl7_server(self._client, self.host, self.port, limit=BLOCK_LIMIT)
+        # reuse_port: several listener processes share the port; the kernel spreads connections.
+        self.server = await start_hl7_server(
+            self._client, self.host, self.port, limit=BLOCK_LIMIT, reuse_port=self.reuse_port
+        )
         self.port = self.server.sockets[0].getsockname()[1]
         log.info("hl7 listener on %s:%s", self.host, self.port)
         return self.port
@@ -77,8 +80,8 @@ class Listener:
         self.executor.shutdown(wait=True)
 
 
-async def listener_serve(*, host: str, port: int) -> None:
-    listener = Listener(host, port)
+async def listener_serve(*, host: str, port: int, workers: int = 16, reuse_port=False) -> None:
+    listener = Listener(host, port, workers, reuse_port)
     await listener.start()
     try:
         await asyncio.Event().wait()
