@@ -74,6 +74,14 @@ def test_it_keeps_other_roles_out(client, partner, role, request):
     assert not AccessLogEntry.objects.exists()
 
 
+def test_it_logs_the_patient_an_adt_message_is_about(client, intake, partner):
+    patient = factories.patient(mrn="PATID1234")
+    message_receive(raw=data("ADT-A08-01.hl7"))
+    sign_in(client, intake)
+    client.get(reverse("hl7_message", args=[Hl7Message.objects.get().pk]))
+    assert AccessLogEntry.objects.get().patient_id == patient.pk
+
+
 def test_it_replays_a_corrected_message_and_keeps_the_first(client, manager, partner):
     failed = failed_referral()
     corrected = failed.raw_text.replace("III|Davis||", "III|Davis|19610615|", 1)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
+from refloop.directory.models import Patient
 from refloop.interop.hl7v2.models import Hl7Message, MergeReview
+from refloop.interop.hl7v2.parsing import Reader, message_parse, text_of
 
 # What the list shows: type, sender, control id, status, the problem. Never the raw message.
 LIST_FIELDS = (
@@ -52,3 +54,18 @@ def merge_reviews(*, pending_only: bool = True) -> QuerySet[MergeReview]:
     if pending_only:
         rows = rows.filter(status=MergeReview.Status.PENDING)
     return rows.order_by("status", "-created_at", "-id")
+
+
+def message_patient_id(message: Hl7Message) -> int | None:
+    """The patient a message is about, for the access log: its referral's, else ours with the
+    MRN in PID-3 (an ADT), else None (not one of our patients, or no PID to read)."""
+    if message.referral_id:
+        return message.referral.patient_id
+    from refloop.interop.hl7v2.handlers.common import mrn_of
+
+    try:
+        reader = Reader(message_parse(text_of(bytes(message.raw)), keep=frozenset({"PID"})))
+        mrn = mrn_of(reader) if reader.has("PID") else ""
+    except Exception:  # noqa: BLE001 - an unreadable message names nobody we can find
+        return None
+    return Patient.objects.filter(mrn=mrn).values_list("pk", flat=True).first() if mrn else None

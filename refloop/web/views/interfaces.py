@@ -10,7 +10,12 @@ from django.views.decorators.http import require_POST
 from refloop.core.access_log import access_log_write, access_log_write_many
 from refloop.core.errors import DomainError
 from refloop.interop.hl7v2.models import Hl7Message
-from refloop.interop.hl7v2.queries import merge_reviews, message_for_page, messages_for_list
+from refloop.interop.hl7v2.queries import (
+    merge_reviews,
+    message_for_page,
+    message_patient_id,
+    messages_for_list,
+)
 from refloop.interop.hl7v2.services import merge_review_decide, message_replay
 from refloop.web.views import query_with, requires
 
@@ -43,7 +48,7 @@ def message_detail(request, pk: int):
         action="view",
         object_type="hl7_message",
         object_id=message.pk,
-        patient_id=message.referral.patient_id if message.referral else None,
+        patient_id=message_patient_id(message),
     )
     context = {
         "message": message,
