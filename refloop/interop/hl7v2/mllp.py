@@ -3,18 +3,19 @@ Refloop sends with (outbound messages, tests, the benchmark, the demo).
 
 The listener reads raw blocks (not parsed messages): the bytes are stored as they came, even when
 they do not parse, and answered with an ACK. The Django ORM is synchronous: each message is handled
-in a worker thread (`run_in_executor`), which closes its database connection when it is old or
-broken, as a request would (close_old_connections).
+in a worker thread (`run_in_executor`), which keeps its database connection while it works and
+closes it when it fails and when the listener stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import close_old_connections
+from django.db import connections
 from hl7.mllp import InvalidBlockError, open_hl7_connection, start_hl7_server
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,23 @@ BLOCK_LIMIT = 32 * 1024 * 1024  # a report PDF embedded in an MDM is a few MB at
 
 
 def _handle(block: bytes) -> bytes:
+    """One message in a worker thread. The thread keeps its database connection from message to
+    message (a long-lived worker, not a request: opening one per message would cost more than
+    the message); a connection that failed is closed, and the next message opens a new one."""
     from refloop.interop.hl7v2.services import message_receive
 
-    close_old_connections()
     try:
         return message_receive(raw=block)
-    finally:
-        close_old_connections()
+    except Exception:
+        connections.close_all()
+        raise
+
+
+def _close_thread_connections(barrier: threading.Barrier) -> None:
+    # Every worker thread waits at the barrier, so each one closes its own connection.
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait(timeout=5)
+    connections.close_all()
 
 
 class Listener:
@@ -77,6 +88,10 @@ class Listener:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+        workers = self.executor._max_workers
+        barrier = threading.Barrier(workers)
+        for _ in range(workers):
+            self.executor.submit(_close_thread_connections, barrier)
         self.executor.shutdown(wait=True)
 
 
