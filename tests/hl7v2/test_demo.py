@@ -25,3 +25,10 @@ def test_it_receives_a_referral_and_a_booking_over_mllp(line, clinician):
     assert waiting.state == State.SCHEDULED
     assert waiting.appointments.get().outcome == Appointment.Outcome.BOOKED
     assert Hl7Message.objects.filter(status=Hl7Message.Status.PROCESSED).count() == 2
+
+
+@pytest.mark.django_db(transaction=False)
+def test_it_still_receives_inside_a_transaction(line, clinician):
+    summary = demo_receive()
+    assert "AA (Referral R-" in summary and "entry point" in summary
+    assert Referral.objects.filter(channel=Channel.HL7).count() == 1
