@@ -209,11 +209,19 @@ REFLOOP_SMS_BACKEND = os.environ.get("REFLOOP_SMS_BACKEND", "outbox")
 REFLOOP_FAX_BACKEND = os.environ.get("REFLOOP_FAX_BACKEND", "outbox")
 REFLOOP_DIRECT_BACKEND = os.environ.get("REFLOOP_DIRECT_BACKEND", "outbox")
 # HL7 v2 status and reports go to the partner's own MLLP endpoint (interop.hl7v2).
-REFLOOP_HL7_BACKEND = os.environ.get("REFLOOP_HL7_BACKEND", "outbox")
+REFLOOP_HL7_BACKEND = os.environ.get(
+    "REFLOOP_HL7_BACKEND", "refloop.interop.hl7v2.backend.MllpBackend"
+)
+# The HL7 v2 listener (MLLP) that `make run` starts beside the web server; and how long an
+# outbound MLLP connection waits for the partner's ACK.
+REFLOOP_HL7_HOST = os.environ.get("REFLOOP_HL7_HOST", "127.0.0.1")
+REFLOOP_HL7_PORT = int(os.environ.get("REFLOOP_HL7_PORT", "2575"))
+REFLOOP_HL7_TIMEOUT = float(os.environ.get("REFLOOP_HL7_TIMEOUT", "10"))
 # Answering each sender in its own standard: each function takes a referral and returns the
 # loop.services.referrer.Route back to the system or office that sent it, or None (then the
 # referring clinician's own preference applies). Asked in this order.
 REFLOOP_SENDER_ROUTES: list[str] = [
+    "refloop.interop.hl7v2.routes.hl7_route",
     "refloop.interop.fhir.routes.fhir_route",
     "refloop.portal.routes.portal_route",
 ]

@@ -1,7 +1,5 @@
-"""`make run`: the web server, a task worker and the scheduler together, stopped together.
-
-(The HL7 listener joins this list with issue 4.)
-"""
+"""`make run`: the web server, a task worker, the scheduler and the HL7 v2 listener together,
+stopped together."""
 
 import os
 import signal
@@ -21,7 +19,9 @@ def worker_command() -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Serve the staff app, run a task worker and the scheduler until interrupted."
+    help = (
+        "Serve the staff app, a task worker, the scheduler and the HL7 listener until interrupted."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default=os.environ.get("REFLOOP_ADDR", "127.0.0.1:8000"))
@@ -33,6 +33,9 @@ class Command(BaseCommand):
             "web": subprocess.Popen([*manage, "runserver", addr, "--noreload"]),
             "worker": subprocess.Popen([*manage, *worker_command()]),
             "scheduler": subprocess.Popen([*manage, "refloop_scheduler"]),
+            "hl7": subprocess.Popen(
+                [*manage, "refloop_hl7_listener", "--port", str(settings.REFLOOP_HL7_PORT)]
+            ),
         }
         self.stdout.write(f"Refloop is running on http://{addr}/  (Ctrl-C stops everything)")
         signal.signal(signal.SIGTERM, _interrupt)

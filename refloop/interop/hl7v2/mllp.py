@@ -1,0 +1,151 @@
+"""MLLP both ways, with python-hl7's asyncio streams: the listener partners send to, and the client
+Refloop sends with (outbound messages, tests, the benchmark, the demo).
+
+The listener reads raw blocks (not parsed messages): the bytes are stored as they came, even when
+they do not parse, and answered with an ACK. The Django ORM is synchronous: each message is handled
+in a worker thread (`run_in_executor`), which keeps its database connection while it works and
+closes it when it fails and when the listener stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import connections
+from hl7.mllp import InvalidBlockError, open_hl7_connection, start_hl7_server
+
+log = logging.getLogger(__name__)
+
+BLOCK_LIMIT = 32 * 1024 * 1024  # a report PDF embedded in an MDM is a few MB at most
+
+
+def _handle(block: bytes) -> bytes:
+    """One message in a worker thread. The thread keeps its database connection from message to
+    message (a long-lived worker, not a request: opening one per message would cost more than
+    the message); a connection that failed is closed, and the next message opens a new one."""
+    from refloop.interop.hl7v2.services import message_receive
+
+    try:
+        return message_receive(raw=block)
+    except Exception:
+        connections.close_all()
+        raise
+
+
+def _close_thread_connections(barrier: threading.Barrier) -> None:
+    # Every worker thread waits at the barrier, so each one closes its own connection.
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait(timeout=5)
+    connections.close_all()
+
+
+class Listener:
+    """An MLLP server: each block in, its ACK out, in order, per connection."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int = 16, reuse_port=False):
+        self.host, self.port, self.reuse_port = host, port, reuse_port
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hl7")
+        self.server = None
+
+    async def start(self) -> int:
+        # reuse_port: several listener processes share the port; the kernel spreads connections.
+        self.server = await start_hl7_server(
+            self._client, self.host, self.port, limit=BLOCK_LIMIT, reuse_port=self.reuse_port
+        )
+        self.port = self.server.sockets[0].getsockname()[1]
+        log.info("hl7 listener on %s:%s", self.host, self.port)
+        return self.port
+
+    async def _client(self, reader, writer) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    block = await reader.readblock()
+                except asyncio.IncompleteReadError:
+                    break  # the sender closed the connection
+                except (InvalidBlockError, ValueError) as error:
+                    log.warning("hl7 connection dropped: %s", type(error).__name__)
+                    break
+                try:
+                    ack = await loop.run_in_executor(self.executor, _handle, block)
+                except Exception as error:  # noqa: BLE001 - the database is away, say
+                    # Not stored, or stored and not answered: no ACK, so the sender resends.
+                    log.error("hl7 message not taken: %s", type(error).__name__)
+                    break
+                writer.writeblock(ack)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        workers = self.executor._max_workers
+        barrier = threading.Barrier(workers)
+        for _ in range(workers):
+            self.executor.submit(_close_thread_connections, barrier)
+        self.executor.shutdown(wait=True)
+
+
+async def listener_serve(*, host: str, port: int, workers: int = 16, reuse_port=False) -> None:
+    listener = Listener(host, port, workers, reuse_port)
+    await listener.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await listener.stop()
+
+
+class ListenerThread:
+    """The listener in a thread of its own, with its own event loop (tests, benchmark, demo)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int = 16):
+        self.listener = Listener(host, port, workers)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ListenerThread:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.listener.start(), self.loop).result(timeout=10)
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.listener.port
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self.listener.stop(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+async def mllp_exchange(
+    host: str, port: int, messages: list[bytes], *, timeout: float = 10.0
+) -> list[bytes]:
+    """Send each message over one connection, waiting for each answer; returns the answers."""
+    reader, writer = await asyncio.wait_for(
+        open_hl7_connection(host, port, limit=BLOCK_LIMIT), timeout
+    )
+    try:
+        answers = []
+        for message in messages:
+            writer.writeblock(message)
+            await writer.drain()
+            answers.append(await asyncio.wait_for(reader.readblock(), timeout))
+        return answers
+    finally:
+        writer.close()
+
+
+def mllp_send(host: str, port: int, messages: list[bytes], *, timeout: float = 10.0) -> list[bytes]:
+    """mllp_exchange for synchronous callers."""
+    return asyncio.run(mllp_exchange(host, port, messages, timeout=timeout))

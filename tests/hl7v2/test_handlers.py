@@ -1,0 +1,72 @@
+"""Handlers beyond the conformance set: a revision (REF^I13), a cancel for a referral we never
+had, HL7's explicit null in an update, a booking for a referral not accepted yet."""
+
+import pytest
+
+from refloop.interop.hl7v2.models import Hl7Message
+from refloop.interop.hl7v2.services import message_receive
+from refloop.referrals.enums import Priority, State
+from refloop.referrals.models import Referral
+from tests import factories
+from tests.hl7v2.conftest import ack_of, data, err_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_revises_a_referral_from_ref_i13(partner):
+    message_receive(raw=data("REF-I12-02.hl7"))
+    raw = (
+        data("REF-I12-02.hl7")
+        .replace(b"REF^I12^REF_I12|MSG00012", b"REF^I13^REF_I12|MSG00013")
+        .replace(b"R^Routine^HL70280", b"S^STAT^HL70280")
+        .replace(b"K63.3^Ulcer of Intestine^I10", b"K25.9^Gastric ulcer^I10")
+    )
+    code, _, text = ack_of(message_receive(raw=raw))
+    referral = Referral.objects.get()
+    assert code == "AA" and "revised" in text
+    assert referral.priority == Priority.STAT and referral.diagnoses == ["K25.9"]
+    assert referral.events.filter(kind="revised").exists()
+
+
+def test_it_refuses_a_cancel_for_a_referral_it_never_had(partner):
+    answer = message_receive(raw=data("REF-I14-02.hl7"))
+    code, _, text = ack_of(answer)
+    assert code == "AE" and "226839^EPIC" in text and "RF1-6" in text
+    assert err_of(answer) == "204"
+
+
+def test_it_answers_a_second_cancel_as_done_already(partner):
+    message_receive(raw=data("REF-I12-02.hl7"))
+    message_receive(raw=data("REF-I14-02.hl7"))
+    raw = data("REF-I14-02.hl7").replace(b"MSG00014", b"MSG00015")
+    code, _, text = ack_of(message_receive(raw=raw))
+    assert code == "AA" and "already cancelled" in text
+    assert Hl7Message.objects.order_by("-id").first().status == Hl7Message.Status.IGNORED
+
+
+def test_it_clears_a_field_sent_as_an_explicit_null_and_keeps_an_absent_one(partner):
+    patient = factories.patient(mrn="MRN12345", phone="(555) 010-9999", city="Old Town")
+    raw = data("ADT04-251.hl7").replace(b"||||||||123456789", b'|||""||||||123456789')
+    assert ack_of(message_receive(raw=raw))[0] == "AA"
+    patient.refresh_from_db()
+    assert patient.phone == ""  # PID-13 "" : cleared
+    assert patient.city == "Old Town"  # PID-11 absent: kept
+
+
+def test_it_refuses_a_booking_for_a_referral_not_yet_accepted(partner):
+    message_receive(raw=data("REF-I12-02.hl7"))
+    code, _, text = ack_of(message_receive(raw=data("SIU-S12-01.hl7")))
+    assert code == "AE" and "must be accepted before" in text
+    assert Referral.objects.get().state == State.RECEIVED
+
+
+def test_it_refuses_a_booking_it_cannot_place(partner):
+    answer = message_receive(raw=data("SIU-S12-01.hl7"))
+    code, _, text = ack_of(answer)
+    assert code == "AE" and "No referral for this appointment" in text
+
+
+def test_it_files_the_referral_on_the_line_rf1_3_names(partner):
+    medicine = factories.service_line(code="med", name="Internal medicine")
+    message_receive(raw=data("REF-I12-01.hl7"))
+    assert Referral.objects.get().service_line == medicine  # RF1-3 "Med", not the default
