@@ -212,7 +212,7 @@ def referral_start(*, referral: Referral, actor, documents: list[Document], deta
         checklist_match_quiet(referral, document)
     blockers = _initial_blockers(referral, referral.referring_clinician)
     _open_initial_blockers(referral, blockers, received_at, actor)
-    book = clock_book_load(referral)
+    book = clock_book_load(referral, new=True)
     clocks.on_received(book, received_at)
     if any(kind in WAITING_BLOCKERS for kind in blockers):
         clocks.on_waiting_changed(book, waiting=True, at=received_at)

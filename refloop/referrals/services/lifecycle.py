@@ -90,21 +90,27 @@ def _check_time(referral: Referral, occurred_at: dt.datetime, now: dt.datetime) 
         )
 
 
-def clock_book_load(referral: Referral) -> clocks.ClockBook:
+def clock_book_load(referral: Referral, *, new: bool = False) -> clocks.ClockBook:
+    """`new`: the referral was just created and has no clocks to read."""
     return clocks.ClockBook(
         referral_id=referral.pk,
         priority=referral.priority,
         targets=clocks.targets_for(referral.service_line_id, referral.priority),
         calendar=practice_calendar(),
-        clocks={c.kind: c for c in referral.clocks.all()},
+        clocks={} if new else {c.kind: c for c in referral.clocks.all()},
     )
 
 
 def clock_book_save(referral: Referral, book: clocks.ClockBook) -> None:
+    new = []
     for kind in book.changed:
         clock: ReferralClock = book.clocks[kind]
         clock.referral = referral
-        clock.save()
+        if clock.pk is None:
+            new.append(clock)  # a referral's first clocks come together: one INSERT
+        else:
+            clock.save()
+    ReferralClock.objects.bulk_create(new)
     book.changed.clear()
     referral.next_due_at, referral.next_at_risk_at = book.next_times()
     Referral.objects.filter(pk=referral.pk).update(
