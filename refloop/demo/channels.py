@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 # (what it is, the hook that makes it happen): each returns a one-line summary.
 CHANNEL_HOOKS: tuple[tuple[str, str], ...] = (
     ("fax inbox", "refloop.inbox.demo.demo_receive"),
+    ("FHIR client", "refloop.interop.fhir.demo.demo_clients"),
     ("FHIR API", "refloop.interop.fhir.demo_intake.demo_receive"),
     ("HL7 v2", "refloop.interop.hl7v2.demo.demo_receive"),
     ("referring-office portal", "refloop.portal.demo.demo_receive"),

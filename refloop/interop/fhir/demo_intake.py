@@ -14,37 +14,20 @@ from django.conf import settings
 from django.test import Client
 from reportlab.pdfgen import canvas
 
-from refloop.directory.models import Clinician, Organization, ServiceLine
-from refloop.interop.fhir.auth import key_hash
+from refloop.directory.models import Clinician, ServiceLine
+from refloop.interop.fhir.demo import DEMO_API_KEY as DEMO_KEY
+from refloop.interop.fhir.demo import DEMO_CLIENT_ID, demo_clients
 from refloop.interop.fhir.inbound.mapping import NPI_SYSTEM, SERVICE_LINE_SYSTEM
 from refloop.interop.fhir.models import ApiClient
 from refloop.referrals.models import Referral
 
-# The read side's demo client (interop/fhir/demo.py): same id and public key, demo data only.
-DEMO_CLIENT_ID = "demo-ehr"
-DEMO_KEY = "demo-fhir-key"
 PLACER = "urn:oid:2.16.840.1.113883.19.5.99999.7"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 
 
 def demo_client() -> ApiClient:
-    client = ApiClient.objects.filter(client_id=DEMO_CLIENT_ID).first()
-    if client is None:
-        organization = Organization.objects.filter(kind="referring_practice").order_by(
-            "pk"
-        ).first() or Organization.objects.create(
-            name="Birch Street Clinic", kind="referring_practice"
-        )
-        client = ApiClient.objects.create(
-            name="Birch Street Clinic EHR",
-            organization=organization,
-            client_id=DEMO_CLIENT_ID,
-            key_hash=key_hash(DEMO_KEY),
-        )
-    elif client.key_hash != key_hash(DEMO_KEY):
-        client.key_hash = key_hash(DEMO_KEY)
-        client.save(update_fields=["key_hash"])
-    return client
+    demo_clients()
+    return ApiClient.objects.get(client_id=DEMO_CLIENT_ID)
 
 
 def _pdf(text: str) -> str:
