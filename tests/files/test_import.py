@@ -152,9 +152,12 @@ def test_it_resumes_an_interrupted_import_where_it_stopped(northside, clinician,
 
 def test_it_leaves_a_run_held_by_a_live_worker_alone(northside, intake):
     run = import_start(
-        source_id=northside.pk, filename="x.csv", content=csv_bytes([row(1)]), actor=intake,
+        source_id=northside.pk,
+        filename="x.csv",
+        content=csv_bytes([row(1)]),
+        actor=intake,
         queue=False,
-    )  # fmt: skip
+    )
     assert import_run_claim(run_id=run.pk, owner="other-worker")
     untouched = import_run_process(run_id=run.pk)
     assert (untouched.status, untouched.rows_done, untouched.owner) == (
@@ -215,15 +218,26 @@ def test_it_replays_the_history_the_file_has_through_the_services(with_history, 
         return row(n, clinician, **{**blank, **given})
 
     rows = [
-        hrow(1, Status="DONE", Accepted="03/03/2026 10:00",
-            Booked="03/03/2026 11:00", Appt="03/20/2026 09:00", Seen="03/20/2026 09:40"),
-        hrow(2, Status="X", Accepted="03/04/2026 10:00",
-            Cancelled="03/05/2026 12:00", **{"Cancel Why": "PT"}),
+        hrow(
+            1,
+            Status="DONE",
+            Accepted="03/03/2026 10:00",
+            Booked="03/03/2026 11:00",
+            Appt="03/20/2026 09:00",
+            Seen="03/20/2026 09:40",
+        ),
+        hrow(
+            2,
+            Status="X",
+            Accepted="03/04/2026 10:00",
+            Cancelled="03/05/2026 12:00",
+            **{"Cancel Why": "PT"},
+        ),
         hrow(3, Declined="03/04/2026 10:00", **{"Decline Why": "not_indicated"}),
         hrow(4, Status="ACC"),  # accepted, but when?
         hrow(5, Closed="03/30/2026 10:00"),
         hrow(6, Accepted="03/01/2026 10:00"),  # before it was received
-    ]  # fmt: skip
+    ]
     run = imported(with_history, csv_bytes(rows), intake)
     assert (run.created, run.quarantined) == (3, 3)
     seen = Referral.objects.get(sender_reference="NS-0001")

@@ -29,6 +29,7 @@ from refloop.core.errors import DomainError
 from refloop.directory.models import (
     ChecklistTemplateItem,
     Clinician,
+    ClinicianRole,
     Coverage,
     Organization,
     Patient,
@@ -53,7 +54,6 @@ from refloop.referrals.services.intake import (
     initial_blocker_kinds,
     patient_fields,
     referral_receive,
-    referrer_organization,
     referrer_text,
     submission_problems,
 )
@@ -162,7 +162,11 @@ class _Batch:
             self.targets.setdefault((row.service_line_id, row.priority), {})[row.kind] = (
                 clocks.Target(row.kind, row.amount, row.unit)
             )
-        self.calendar = practice_calendar()
+        # Imported lazily (see _write). The same calendar, its per-day answers remembered: a
+        # batch asks about the same few days thousands of times.
+        from refloop.demo.program import calendar_memoized
+
+        self.calendar = calendar_memoized(practice_calendar())
         self.patient_ids = _IdBlock(Patient, block=len(subs))
         self.referral_ids = _IdBlock(Referral, block=len(subs))
 
@@ -201,7 +205,14 @@ class _Batch:
         self.clinicians_by_npi = {c.npi: c for c in Clinician.objects.filter(npi__in=npis)}
         org_ids = {r.organization_id for r in given if r.organization_id}
         self.organizations = {o.pk: o for o in Organization.objects.filter(pk__in=org_ids)}
+        # referrer_organization for every clinician at once: the organization of their first role.
+        clinicians = [*self.clinicians_by_id.values(), *self.clinicians_by_npi.values()]
         self.practice_of: dict[int, Organization | None] = {}
+        roles = ClinicianRole.objects.filter(clinician__in=clinicians).select_related(
+            "organization"
+        )
+        for role in roles.order_by("id"):
+            self.practice_of.setdefault(role.clinician_id, role.organization)
 
     # -- one submission, in memory --------------------------------------------------------------
 
@@ -280,9 +291,7 @@ class _Batch:
         if data.organization_id:
             organization = self.organizations.get(data.organization_id)
         elif clinician:
-            if clinician.pk not in self.practice_of:
-                self.practice_of[clinician.pk] = referrer_organization(clinician)
-            organization = self.practice_of[clinician.pk]
+            organization = self.practice_of.get(clinician.pk)
         return clinician, organization
 
     def _start(self, referral: Referral, details: dict) -> None:
