@@ -218,3 +218,21 @@ def test_it_gives_a_liaison_aggregate_counts_only(client, liaison, referrals, li
     assert not any("patient" in name for name in table.column_names)
     assert not AccessLogEntry.objects.filter(action="export").exists()
     assert Referral.objects.count() == 3
+
+
+def test_it_offers_to_carry_on_with_a_stopped_run(
+    client, intake, northside, django_capture_on_commit_callbacks
+):
+    run = import_start(
+        source_id=northside.pk,
+        filename="x.csv",
+        content=csv_bytes([row(1)]),
+        actor=intake,
+        queue=False,
+    )
+    ImportRun.objects.filter(pk=run.pk).update(status="running", rows_total=1, lease_until=None)
+    sign_in(client, intake)
+    assert b"Carry on from row 0" in client.get(reverse("imports_run", args=[run.pk])).content
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("imports_run_resume", args=[run.pk]))
+    assert response.status_code == 302 and len(callbacks) == 1

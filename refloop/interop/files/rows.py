@@ -5,6 +5,7 @@ be taken. Pure: no writes; the service lines come in as a lookup."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -115,6 +116,7 @@ class Mapping:
         self.lines = {k.lower(): v for k, v in lines.items()}  # code or name -> id
         self.sender_system = sender_system
         self.default_received_at = default_received_at
+        self.history = any(name in self.columns for name, _ in HISTORY_FIELDS)
 
     def problems(self, header: list[str]) -> list[str]:
         """What is wrong with the mapping for a file with this header (checked once per file)."""
@@ -126,15 +128,12 @@ class Mapping:
             problems.append(f"Columns not in the file: {', '.join(sorted(set(missing)))}.")
         return problems
 
-    def has_history(self) -> bool:
-        return any(name in self.columns for name, _ in HISTORY_FIELDS)
-
     # -- one row --------------------------------------------------------------------------------
 
     def parse(self, raw: dict[str, str]) -> ParsedRow:
         reader = _Reader(self, raw)
         submission = reader.submission()
-        history = reader.history(submission.received_at) if submission else []
+        history = reader.history(submission.received_at) if submission and self.history else []
         if reader.problems:
             return ParsedRow(None, [], reader.problems)
         return ParsedRow(submission, history)
@@ -191,11 +190,9 @@ class _Reader:
         value = self.mapped(name)
         if not value:
             return default
-        if value.lower() in choices.values:
-            return value.lower()
-        by_label = {label.lower(): code for code, label in choices.choices}
-        if value.lower() in by_label:
-            return by_label[value.lower()]
+        code = _codes(choices).get(value.lower())
+        if code is not None:
+            return code
         self.problems.append(
             f"{_label(name)}: '{self.text(name)}' is not one of ours "
             f"({', '.join(choices.values)}); map it in the source's value mapping."
@@ -369,6 +366,14 @@ class _Reader:
                 )
             )
         return steps
+
+
+@functools.cache
+def _codes(choices) -> dict[str, str]:
+    """Our code for each code and label of a choice, lower-cased (a million rows ask)."""
+    codes = {label.lower(): code for code, label in choices.choices}
+    codes.update({code: code for code in choices.values})
+    return codes
 
 
 def _label(name: str) -> str:

@@ -125,6 +125,21 @@ def import_start(
     return run
 
 
+def import_resume(*, run_id: int, actor) -> ImportRun:
+    """Queue an interrupted run again; the worker carries on from its cursor once it can claim
+    it (at once if it stopped with an error, after its lease if its worker died)."""
+    require(actor, "receive_referral")
+    run = ImportRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("No such import.")
+    if run.finished:
+        raise Conflict("This import has finished.", code="finished")
+    from refloop.interop.files.tasks import import_run_task
+
+    transaction.on_commit(lambda: import_run_task.enqueue(run.pk))
+    return run
+
+
 def import_run_claim(*, run_id: int, owner: str, now: dt.datetime | None = None) -> bool:
     """Take the run if it is queued, or running with a lease that has run out (its worker died)."""
     now = now or timezone.now()

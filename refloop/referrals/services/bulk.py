@@ -63,12 +63,18 @@ from refloop.referrals.services.lifecycle import require
 @dataclass
 class BulkReceived:
     """What referral_receive answers (the referral, whether it is new, its possible duplicates),
-    or, for a refused submission, why (`problem`; nothing was written for it)."""
+    by id: a batch of thousands is not read back. For a refused submission, why (`problem`;
+    nothing was written for it)."""
 
-    referral: Referral | None
+    referral_id: int | None
     created: bool
-    possible_duplicates: list[Referral] = field(default_factory=list)
+    possible_duplicate_ids: list[int] = field(default_factory=list)
     problem: str = ""
+
+    @property
+    def referral(self) -> Referral | None:
+        """The referral itself, read on demand (one query)."""
+        return Referral.objects.filter(pk=self.referral_id).first() if self.referral_id else None
 
 
 def referrals_receive_bulk(*, submissions: list[ReferralSubmission], actor) -> list[BulkReceived]:
@@ -94,7 +100,7 @@ class _Batch:
         self.results: list[BulkReceived | None] = [None] * len(submissions)
         self.patients: list[dict] = []
         self.coverages: list[dict] = []
-        self.referrals: list[Referral] = []
+        self.referrals: list[dict] = []
         self.events: list[dict] = []
         self.checklist: list[dict] = []
         self.blockers: list[dict] = []
@@ -120,7 +126,9 @@ class _Batch:
                     self.results[index] = BulkReceived(None, False, problem=error.message)
                 else:
                     self.results[index] = BulkReceived(
-                        result.referral, result.created, result.possible_duplicates
+                        result.referral.pk,
+                        result.created,
+                        [d.pk for d in result.possible_duplicates],
                     )
 
     def _checked(self) -> list[int]:
@@ -145,11 +153,10 @@ class _Batch:
         subs = [self.submissions[i] for i in todo]
         references = {s.sender_reference for s in subs if s.sender_reference}
         systems = {s.sender_system for s in subs if s.sender_reference}
-        self.sent: dict[tuple[str, str], Referral] = {
-            (r.sender_system, r.sender_reference): r
-            for r in Referral.objects.filter(
-                sender_system__in=systems, sender_reference__in=references
-            )
+        sent = Referral.objects.filter(sender_system__in=systems, sender_reference__in=references)
+        self.sent: dict[tuple[str, str], int] = {
+            (system, reference): pk
+            for pk, system, reference in sent.values_list("pk", "sender_system", "sender_reference")
         }
         self._patients_load([s.patient for s in subs])
         self._referrers_load([s.referrer for s in subs])
@@ -171,32 +178,36 @@ class _Batch:
         self.referral_ids = _IdBlock(Referral, block=len(subs))
 
     def _patients_load(self, given: list[PatientData]) -> None:
+        """The patients the batch may match, as ids by MRN and by name and date of birth."""
         mrns = {p.mrn for p in given if p.mrn}
-        self.by_mrn: dict[str, Patient] = {p.mrn: p for p in Patient.objects.filter(mrn__in=mrns)}
+        self.by_mrn: dict[str, int] = dict(
+            Patient.objects.filter(mrn__in=mrns).values_list("mrn", "pk")
+        )
         births = {p.birth_date for p in given}
         lasts = {p.last_name.strip().lower() for p in given}
-        self.by_name: dict[tuple, Patient] = {}
+        self.by_name: dict[tuple, int] = {}
         candidates = (
             Patient.objects.filter(birth_date__in=births)
             .annotate(last_lower=Lower("last_name"))
             .filter(last_lower__in=lasts)
             .order_by("pk")
+            .values_list("pk", "first_name", "last_name", "birth_date")
         )
-        for patient in candidates:
-            self.by_name.setdefault(_name_key(patient), patient)
-        known = [p.pk for p in [*self.by_mrn.values(), *self.by_name.values()]]
+        for pk, first, last, birth in candidates:
+            self.by_name.setdefault(_name_key(first, last, birth), pk)
+        known = {*self.by_mrn.values(), *self.by_name.values()}
         members = {p.member_id for p in given if p.member_id}
         self.covered = set(
             Coverage.objects.filter(patient_id__in=known, member_id__in=members).values_list(
                 "patient_id", "member_id"
             )
         )
-        self.open_referrals: dict[tuple[int, int], list[Referral]] = {}
-        for referral in Referral.objects.filter(
-            patient_id__in=known, state__in=OPEN_STATES
-        ).order_by("pk"):
-            key = (referral.patient_id, referral.service_line_id)
-            self.open_referrals.setdefault(key, []).append(referral)
+        self.open_referrals: dict[tuple[int, int], list[int]] = {}
+        open_referrals = Referral.objects.filter(patient_id__in=known, state__in=OPEN_STATES)
+        for pk, patient_id, line_id in open_referrals.order_by("pk").values_list(
+            "pk", "patient_id", "service_line_id"
+        ):
+            self.open_referrals.setdefault((patient_id, line_id), []).append(pk)
 
     def _referrers_load(self, given: list[ReferrerData]) -> None:
         ids = {r.clinician_id for r in given if r.clinician_id}
@@ -221,64 +232,68 @@ class _Batch:
         if submission.sender_reference and key in self.sent:
             return BulkReceived(self.sent[key], False)
         received_at = submission.received_at or self.now
-        patient = self._patient(submission.patient)
+        patient_id = self._patient(submission.patient)
         clinician, organization = self._referrer(submission.referrer)
         line_id = submission.service_line_id
-        duplicates = list(self.open_referrals.get((patient.pk, line_id), []))
-        referral = Referral(
-            pk=self.referral_ids.take(),
-            patient=patient,
-            referring_clinician=clinician,
-            referring_organization=organization,
-            referrer_as_given=referrer_text(submission.referrer),
-            service_line_id=line_id,
-            receiving_clinician_id=submission.receiving_clinician_id,
-            priority=submission.priority,
-            reason=submission.reason.strip(),
-            diagnoses=[code.upper() for code in submission.diagnoses],
-            channel=submission.channel,
-            sender_system=submission.sender_system,
-            sender_reference=submission.sender_reference,
-            assignee_id=submission.assignee_id,
-            state=State.RECEIVED,
-            received_at=received_at,
-            next_check_at=received_at,
-            state_changed_at=received_at,
-            created_at=self.now,
-            updated_at=self.now,
-        )
-        details = {"possible_duplicates": [d.pk for d in duplicates]} if duplicates else {}
-        self._start(referral, details)
+        duplicates = list(self.open_referrals.get((patient_id, line_id), []))
+        # The row referral_receive's Referral.objects.create makes (the rest take defaults).
+        referral = {
+            "id": self.referral_ids.take(),
+            "patient_id": patient_id,
+            "referring_clinician_id": clinician.pk if clinician else None,
+            "referring_organization_id": organization.pk if organization else None,
+            "referrer_as_given": referrer_text(submission.referrer),
+            "service_line_id": line_id,
+            "receiving_clinician_id": submission.receiving_clinician_id,
+            "priority": submission.priority,
+            "reason": submission.reason.strip(),
+            "diagnoses": [code.upper() for code in submission.diagnoses],
+            "channel": submission.channel,
+            "sender_system": submission.sender_system,
+            "sender_reference": submission.sender_reference,
+            "assignee_id": submission.assignee_id,
+            "state": State.RECEIVED,
+            "received_at": received_at,
+            "next_check_at": received_at,
+            "state_changed_at": received_at,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+        details = {"possible_duplicates": duplicates} if duplicates else {}
+        self._start(referral, clinician, details)
         self.referrals.append(referral)
-        self.open_referrals.setdefault((patient.pk, line_id), []).append(referral)
+        self.open_referrals.setdefault((patient_id, line_id), []).append(referral["id"])
         if submission.sender_reference:
-            self.sent[key] = referral
-        return BulkReceived(referral, True, duplicates)
+            self.sent[key] = referral["id"]
+        return BulkReceived(referral["id"], True, duplicates)
 
-    def _patient(self, data: PatientData) -> Patient:
+    def _patient(self, data: PatientData) -> int:
         """patient_match: same MRN, or same name and date of birth, else a new patient."""
-        patient = self.by_mrn.get(data.mrn) if data.mrn else None
-        if patient is None:
-            key = (data.first_name.strip().lower(), data.last_name.strip().lower())
-            patient = self.by_name.get((*key, data.birth_date))
-        if patient is None:
+        patient_id = self.by_mrn.get(data.mrn) if data.mrn else None
+        if patient_id is None:
+            patient_id = self.by_name.get(_name_key(data.first_name, data.last_name,
+                                                    data.birth_date))  # fmt: skip
+        if patient_id is None:
             fields = patient_fields(data)
-            patient = Patient(pk=self.patient_ids.take(), **fields)
-            self.patients.append({"id": patient.pk, **fields})
-            if patient.mrn:
-                self.by_mrn[patient.mrn] = patient
-            self.by_name.setdefault(_name_key(patient), patient)
-        if data.member_id and (patient.pk, data.member_id) not in self.covered:
+            patient_id = self.patient_ids.take()
+            self.patients.append({"id": patient_id, **fields})
+            if fields["mrn"]:
+                self.by_mrn[fields["mrn"]] = patient_id
+            self.by_name.setdefault(
+                _name_key(fields["first_name"], fields["last_name"], fields["birth_date"]),
+                patient_id,
+            )
+        if data.member_id and (patient_id, data.member_id) not in self.covered:
             self.coverages.append(
                 {
-                    "patient_id": patient.pk,
+                    "patient_id": patient_id,
                     "payer": data.payer,
                     "plan": data.plan,
                     "member_id": data.member_id,
                 }
             )
-            self.covered.add((patient.pk, data.member_id))
-        return patient
+            self.covered.add((patient_id, data.member_id))
+        return patient_id
 
     def _referrer(self, data: ReferrerData) -> tuple[Clinician | None, Organization | None]:
         """referrer_match."""
@@ -294,12 +309,12 @@ class _Batch:
             organization = self.practice_of.get(clinician.pk)
         return clinician, organization
 
-    def _start(self, referral: Referral, details: dict) -> None:
+    def _start(self, referral: dict, clinician: Clinician | None, details: dict) -> None:
         """referral_start, for a referral that came without documents."""
-        at, pk = referral.received_at, referral.pk
-        self._event(referral, EventKind.RECEIVED, to_state=State.RECEIVED, code=referral.channel,
-                    details=details)  # fmt: skip
-        items = self.templates[referral.service_line_id]
+        at, pk, line_id = referral["received_at"], referral["id"], referral["service_line_id"]
+        self._event(pk, at, EventKind.RECEIVED, to_state=State.RECEIVED,
+                    code=referral["channel"], details=details)  # fmt: skip
+        items = self.templates[line_id]
         self.checklist.extend(
             {
                 "referral_id": pk,
@@ -311,29 +326,28 @@ class _Batch:
             }
             for name, kind in items
         )
-        blockers = initial_blocker_kinds(
-            records_missing=bool(items), clinician=referral.referring_clinician
-        )
+        blockers = initial_blocker_kinds(records_missing=bool(items), clinician=clinician)
         for kind in blockers:
             self.blockers.append(
                 {"referral_id": pk, "kind": kind, "opened_at": at, "resolved_at": None, "note": ""}
             )
-            self._event(referral, EventKind.BLOCKER_OPENED, code=kind)
-        referral.open_blocker_count = len(blockers)
+            self._event(pk, at, EventKind.BLOCKER_OPENED, code=kind)
+        referral["open_blocker_count"] = len(blockers)
+        priority = referral["priority"]
         book = clocks.ClockBook(
             referral_id=pk,
-            priority=referral.priority,
-            targets=self.targets.get((referral.service_line_id, referral.priority), {}),
+            priority=priority,
+            targets=self.targets.get((line_id, priority), {}),
             calendar=self.calendar,
         )
         clocks_start(book, at=at, blockers=blockers)
         self.clocks.extend(book.clocks.values())
-        referral.next_due_at, referral.next_at_risk_at = book.next_times()
+        referral["next_due_at"], referral["next_at_risk_at"] = book.next_times()
 
-    def _event(self, referral: Referral, kind: str, **fields) -> None:
+    def _event(self, referral_id: int, at, kind: str, **fields) -> None:
         self.events.append(
             {
-                "referral_id": referral.pk,
+                "referral_id": referral_id,
                 "kind": kind,
                 "from_state": "",
                 "to_state": "",
@@ -342,7 +356,7 @@ class _Batch:
                 "details": {},
                 "actor_id": self.actor_id,
                 "corrects_id": None,
-                "occurred_at": referral.received_at,
+                "occurred_at": at,
                 "recorded_at": self.now,
                 **fields,
             }
@@ -358,16 +372,15 @@ class _Batch:
         with connection.cursor() as cursor:
             writer.insert(cursor, Patient, self.patients, with_id=True)
             writer.insert(cursor, Coverage, self.coverages)
-            writer.insert(cursor, Referral, self.referrals, with_id=True, objects=True)
+            writer.insert(cursor, Referral, self.referrals, with_id=True)
             writer.insert(cursor, ReferralEvent, self.events)
             writer.insert(cursor, ChecklistItem, self.checklist)
             writer.insert(cursor, ReferralBlocker, self.blockers)
             writer.insert(cursor, ReferralClock, self.clocks, objects=True)
 
 
-def _name_key(patient: Patient) -> tuple:
-    return (patient.first_name.strip().lower(), patient.last_name.strip().lower(),
-            patient.birth_date)  # fmt: skip
+def _name_key(first: str, last: str, birth_date) -> tuple:
+    return first.strip().lower(), last.strip().lower(), birth_date
 
 
 def _npi_valid(npi: str) -> bool:

@@ -15,6 +15,7 @@ from refloop.interop.files.models import ImportRun, ImportSource, QuarantinedRow
 from refloop.interop.files.queries import export_dataset, run_quarantine, runs_recent, sources_all
 from refloop.interop.files.services import (
     SOURCE_PERMISSION,
+    import_resume,
     import_start,
     quarantine_dismiss,
     quarantine_reimport,
@@ -100,8 +101,17 @@ def run_detail(request, pk):
         "run": run,
         "quarantine": quarantine,
         "open_count": run.quarantine.filter(status=QuarantinedRow.Status.OPEN).count(),
+        "now": timezone.now(),
     }
     return render(request, "web/imports/run.html", context)
+
+
+@require_POST
+@requires("receive_referral")
+def run_resume(request, pk):
+    run = import_resume(run_id=pk, actor=request.user)
+    messages.success(request, f"Import {run.pk} queued to carry on from row {run.rows_done}.")
+    return redirect("imports_run", pk=run.pk)
 
 
 @requires("receive_referral")
