@@ -255,3 +255,9 @@ def test_it_replays_the_history_the_file_has_through_the_services(with_history, 
     assert "Accepted at: missing" in reasons[5]
     assert "consult report" in reasons[6]
     assert "before the step that came earlier" in reasons[7]
+
+
+def test_it_fails_a_file_that_is_not_utf8_with_a_clear_reason(northside, intake):
+    content = csv_bytes([row(1)]) + "NS-2,Zoë,Müller\n".encode("cp1252")
+    run = imported(northside, content, intake)
+    assert run.status == "failed" and "not UTF-8" in run.error

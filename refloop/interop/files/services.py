@@ -173,9 +173,20 @@ def import_run_process(
         _process(run, owner, chunk_size, on_chunk)
     except LeaseLost:
         logger.warning("import run %s: lease lost, another worker carries on", run_id)
+    except UnicodeDecodeError:
+        _finish(
+            run,
+            owner,
+            status=ImportRun.Status.FAILED,
+            error=f"After {run.rows_done} rows: the file is not UTF-8 text. Save it as "
+            "CSV UTF-8 and import it again (the rows so far are not imported twice).",
+        )
     except Exception as error:
         # Not a dead process: free the run at once so a resume need not wait for the lease.
-        logger.exception("import run %s stopped at row %s", run_id, run.rows_done)
+        # The error's type only: its message may quote a row (no PHI in logs).
+        logger.error(
+            "import run %s stopped at row %s: %s", run_id, run.rows_done, type(error).__name__
+        )
         ImportRun.objects.filter(pk=run_id, owner=owner).update(
             lease_until=None, error=f"Stopped after {run.rows_done} rows: {type(error).__name__}"
         )
