@@ -5,7 +5,6 @@ import pytest
 from openpyxl import Workbook
 
 from refloop.interop.files.models import ImportSource
-from tests import factories
 
 COLUMNS = {
     "sender_reference": "RefID",
@@ -38,11 +37,6 @@ def northside(line):
             "datetime_formats": ["%m/%d/%Y %H:%M"],
         },
     )
-
-
-@pytest.fixture
-def known(clinician):
-    return clinician
 
 
 def row(n, clinician=None, **overrides):
@@ -83,8 +77,3 @@ def xlsx_bytes(rows, header=None) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-@pytest.fixture
-def person_factory():
-    return factories.person

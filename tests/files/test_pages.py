@@ -48,6 +48,9 @@ def test_it_shows_progress_of_a_run_under_way(client, intake, northside):
     page = sign_in(client, intake).get(reverse("imports_run", args=[run.pk]))
     assert b"2 of 4 rows (50%)" in page.content
     assert b'hx-trigger="every 2s"' in page.content
+    ImportRun.objects.filter(pk=run.pk).update(rows_done=3)
+    polled = client.get(reverse("imports_run_progress", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert b"3 of 4 rows (75%)" in polled.content and b"Quarantine" not in polled.content
 
 
 def test_it_lists_runs_in_a_fixed_number_of_queries(

@@ -116,7 +116,12 @@ def run_resume(request, pk):
 
 @requires("receive_referral")
 def run_progress(request, pk):
+    """The progress box (polled by the run page every 2 s while the run goes on), or as JSON.
+    No patient data in it, so polling writes nothing to the access log."""
     run = _run_or_404(pk)
+    if request.headers.get("HX-Request"):
+        context = {"run": run, "now": timezone.now()}
+        return render(request, "web/imports/_progress.html", context)
     return JsonResponse(
         {
             "status": run.status,
