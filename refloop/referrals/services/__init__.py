@@ -1,5 +1,6 @@
 """Every write to referrals. Other apps change referrals only through these functions."""
 
+from refloop.referrals.services.bulk import BulkReceived, referrals_receive_bulk
 from refloop.referrals.services.documents import (
     IncomingDocument,
     checklist_item_set,
@@ -28,6 +29,7 @@ from refloop.referrals.services.lifecycle import (
 )
 
 __all__ = [
+    "BulkReceived",
     "IncomingDocument",
     "PatientData",
     "ReceiveResult",
@@ -46,6 +48,7 @@ __all__ = [
     "referral_redirect",
     "referral_revise",
     "referral_transition",
+    "referrals_receive_bulk",
     "require",
     "transition_permissions",
 ]

@@ -101,6 +101,15 @@ class ReceiveResult:
 
 def submission_check(submission: ReferralSubmission) -> None:
     """Everything that can be refused is refused before anything is written."""
+    line_active = ServiceLine.objects.filter(pk=submission.service_line_id, active=True).exists()
+    problems = submission_problems(submission, line_active=line_active)
+    if problems:
+        raise DomainError(" ".join(problems), code="invalid_submission")
+
+
+def submission_problems(submission: ReferralSubmission, *, line_active: bool) -> list[str]:
+    """What is wrong with a submission, without a query (the bulk path checks thousands at once
+    and looks the service lines up once)."""
     problems = []
     if not submission.reason.strip():
         problems.append("Give the reason for the referral.")
@@ -108,7 +117,7 @@ def submission_check(submission: ReferralSubmission) -> None:
         problems.append(f"Unknown priority '{submission.priority}'.")
     if submission.channel not in Channel.values:
         problems.append(f"Unknown channel '{submission.channel}'.")
-    if not ServiceLine.objects.filter(pk=submission.service_line_id, active=True).exists():
+    if not line_active:
         problems.append("Choose an active service line.")
     patient = submission.patient
     if not (patient.first_name.strip() and patient.last_name.strip()):
@@ -125,8 +134,7 @@ def submission_check(submission: ReferralSubmission) -> None:
             document_check(incoming)
         except DomainError as exc:
             problems.append(exc.message)
-    if problems:
-        raise DomainError(" ".join(problems), code="invalid_submission")
+    return problems
 
 
 def referral_receive(*, submission: ReferralSubmission, actor) -> ReceiveResult:
@@ -167,7 +175,7 @@ def _receive(submission: ReferralSubmission, actor) -> ReceiveResult:
         patient=patient,
         referring_clinician=clinician,
         referring_organization=organization,
-        referrer_as_given=_referrer_text(submission.referrer),
+        referrer_as_given=referrer_text(submission.referrer),
         service_line_id=submission.service_line_id,
         receiving_clinician_id=submission.receiving_clinician_id,
         priority=submission.priority,
@@ -210,13 +218,21 @@ def referral_start(*, referral: Referral, actor, documents: list[Document], deta
     )
     for document in documents:
         checklist_match_quiet(referral, document)
-    blockers = _initial_blockers(referral, referral.referring_clinician)
+    records_missing = referral.checklist.filter(status=ChecklistStatus.REQUIRED).exists()
+    blockers = initial_blocker_kinds(
+        records_missing=records_missing, clinician=referral.referring_clinician
+    )
     _open_initial_blockers(referral, blockers, received_at, actor)
     book = clock_book_load(referral, new=True)
-    clocks.on_received(book, received_at)
-    if any(kind in WAITING_BLOCKERS for kind in blockers):
-        clocks.on_waiting_changed(book, waiting=True, at=received_at)
+    clocks_start(book, at=received_at, blockers=blockers)
     clock_book_save(referral, book)
+
+
+def clocks_start(book: clocks.ClockBook, *, at: dt.datetime, blockers: list[str]) -> None:
+    """A new referral's clocks: started on arrival, paused at once if it waits on others."""
+    clocks.on_received(book, at)
+    if any(kind in WAITING_BLOCKERS for kind in blockers):
+        clocks.on_waiting_changed(book, waiting=True, at=at)
 
 
 @transaction.atomic
@@ -349,9 +365,9 @@ def checklist_match_quiet(referral: Referral, document) -> None:
         item.save()
 
 
-def _initial_blockers(referral: Referral, clinician: Clinician | None) -> list[str]:
+def initial_blocker_kinds(*, records_missing: bool, clinician: Clinician | None) -> list[str]:
     blockers = []
-    if referral.checklist.filter(status=ChecklistStatus.REQUIRED).exists():
+    if records_missing:
         blockers.append(BlockerKind.MISSING_RECORDS)
     if clinician is None or not clinician.verified:
         blockers.append(BlockerKind.REFERRER_NOT_VERIFIED)
@@ -370,7 +386,7 @@ def _open_initial_blockers(referral, kinds, at, actor) -> None:
     Referral.objects.filter(pk=referral.pk).update(open_blocker_count=len(kinds))
 
 
-def _referrer_text(referrer: ReferrerData) -> str:
+def referrer_text(referrer: ReferrerData) -> str:
     parts = [
         referrer.name,
         f"NPI {referrer.npi}" if referrer.npi else "",
@@ -391,18 +407,23 @@ def patient_match(data: PatientData) -> Patient:
             birth_date=data.birth_date,
         ).first()
     if patient is None:
-        fields = {
-            name: getattr(data, name)
-            for name in data.__dataclass_fields__
-            if name not in {"payer", "plan", "member_id"}
-        }
-        fields["mrn"] = data.mrn or None
-        patient = Patient.objects.create(**fields)
+        patient = Patient.objects.create(**patient_fields(data))
     if data.member_id and not patient.coverages.filter(member_id=data.member_id).exists():
         Coverage.objects.create(
             patient=patient, payer=data.payer, plan=data.plan, member_id=data.member_id
         )
     return patient
+
+
+def patient_fields(data: PatientData) -> dict:
+    """A new patient's columns, as given (coverage goes in its own table)."""
+    fields = {
+        name: getattr(data, name)
+        for name in data.__dataclass_fields__
+        if name not in {"payer", "plan", "member_id"}
+    }
+    fields["mrn"] = data.mrn or None
+    return fields
 
 
 def referrer_match(data: ReferrerData) -> tuple[Clinician | None, Organization | None]:
@@ -420,5 +441,10 @@ def referrer_match(data: ReferrerData) -> tuple[Clinician | None, Organization |
     if data.organization_id:
         organization = Organization.objects.filter(pk=data.organization_id).first()
     elif clinician:
-        organization = clinician.organizations.order_by("roles__id").first()
+        organization = referrer_organization(clinician)
     return clinician, organization
+
+
+def referrer_organization(clinician: Clinician) -> Organization | None:
+    """The practice a known clinician refers from: their first role's organization."""
+    return clinician.organizations.order_by("roles__id").first()

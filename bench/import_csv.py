@@ -1,0 +1,212 @@
+"""Import of referrals from a CSV file through the bulk path, beside raw PostgreSQL COPY of the
+same rows, measured in the same run (issue 4, Performance: at least 10,000 validated rows a
+second).
+
+Needs PostgreSQL, migrated, with the demo loaded at scale 1 (its service lines and referrers are
+what the rows name). Generates N synthetic rows (default 1,000,000) as another system's export
+(their column names, their urgency codes and specialty names, US dates), then:
+
+  (a) COPY of the file into a plain staging table of text columns (psycopg copy): the floor;
+  (b) the real import: an ImportSource with a mapping, an ImportRun, `import_run_process`, which
+      reads, maps and validates every row and receives it through `referrals_receive_bulk`
+      (patients matched or made, referrers matched by NPI, events, checklist, blockers, clocks).
+
+Prints one JSON object: rows, seconds and rows/s for both, the ratio, the outcome counts and the
+peak RSS of this process. The imported referrals stay in the database (point it at a scratch one).
+
+    DATABASE_URL=postgres://... python bench/import_csv.py --rows 100000
+"""
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refloop.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from refloop.directory.models import Clinician, ServiceLine  # noqa: E402
+from refloop.interop.files.models import ImportRun, ImportSource  # noqa: E402
+from refloop.interop.files.services import import_run_process  # noqa: E402
+
+HEADER = ["RefID", "First", "Last", "DOB", "MRN", "Referring NPI", "Referring Provider",
+          "Specialty", "Urgency", "Reason", "Dx", "Referral Date"]  # fmt: skip
+FIRST = ["Alex", "Jordan", "Sam", "Robin", "Casey", "Morgan", "Taylor", "Jamie", "Riley", "Avery"]
+LAST = ["Benchley", "Rowe", "Harlan", "Quist", "Marlow", "Tessaro", "Vance", "Okafor", "Lind"]
+REASONS = [
+    "Knee pain for six months, failed physiotherapy",
+    "Chest pain on exertion",
+    "Persistent reflux despite PPI",
+    "Changing mole on the back",
+    "Abnormal CT finding",
+]
+DIAGNOSES = ["M17.11", "R07.9", "K21.9", "D48.5", "R91.8", "I10"]
+URGENCY = [("Normal", 0.85), ("Urgent", 0.12), ("STAT", 0.03)]
+
+
+def csv_write(path: Path, rows: int, seed: int) -> None:
+    """Synthetic rows naming the demo's service lines and referrers (some unknown ones too)."""
+    # A new seed each run by default: the names must not match the patients of an earlier run.
+    rng = random.Random(seed if seed is not None else time.time_ns())
+    lines = list(ServiceLine.objects.filter(active=True).values_list("name", flat=True))
+    npis = list(
+        Clinician.objects.filter(referrals_sent__isnull=False)
+        .distinct()
+        .values_list("npi", flat=True)
+    )
+    if not lines or not npis:
+        sys.exit("Load the demo first: manage.py refloop_demo --scale 1")
+    stamp = int(time.time())
+    start = dt.datetime(2026, 1, 5, 8, 0)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for n in range(rows):
+            urgency = rng.choices([u for u, _ in URGENCY], [w for _, w in URGENCY])[0]
+            known = rng.random() < 0.9
+            received = start + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 300))
+            writer.writerow(
+                [
+                    f"B{stamp}-{n}",
+                    rng.choice(FIRST),
+                    f"{rng.choice(LAST)}{stamp % 10000}x{n}",
+                    f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(1935, 2015)}",
+                    f"BX{stamp % 100000}{n:07d}",
+                    rng.choice(npis) if known else "",
+                    "Dr Bench Referrer" if known else "Dr Unlisted",
+                    rng.choice(lines),
+                    urgency,
+                    rng.choice(REASONS),
+                    rng.choice(DIAGNOSES),
+                    received.strftime("%m/%d/%Y %H:%M"),
+                ]
+            )
+
+
+def copy_raw(path: Path) -> float:
+    """COPY the same file into a plain table of text columns: what PostgreSQL can take at best."""
+    columns = ", ".join(f'"{h}" text' for h in HEADER)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_import_staging")
+        cursor.execute(f"CREATE TABLE bench_import_staging ({columns})")
+        started = time.perf_counter()
+        with (
+            cursor.cursor.copy(
+                "COPY bench_import_staging FROM STDIN WITH (FORMAT csv, HEADER)"
+            ) as copy,
+            path.open("rb") as handle,
+        ):
+            while block := handle.read(1 << 20):
+                copy.write(block)
+        connection.commit() if not connection.get_autocommit() else None
+        seconds = time.perf_counter() - started
+        cursor.execute("SELECT count(*) FROM bench_import_staging")
+        copied = cursor.fetchone()[0]
+        cursor.execute("DROP TABLE bench_import_staging")
+    return seconds, copied
+
+
+def import_through_bulk(path: Path, chunk: int) -> tuple[float, ImportRun]:
+    source, _ = ImportSource.objects.get_or_create(
+        name="Bench export",
+        defaults={
+            "mapping": {
+                "columns": {
+                    "sender_reference": "RefID",
+                    "patient_first_name": "First",
+                    "patient_last_name": "Last",
+                    "patient_birth_date": "DOB",
+                    "patient_mrn": "MRN",
+                    "referrer_npi": "Referring NPI",
+                    "referrer_name": "Referring Provider",
+                    "service_line": "Specialty",
+                    "priority": "Urgency",
+                    "reason": "Reason",
+                    "diagnoses": "Dx",
+                    "received_at": "Referral Date",
+                },
+                "values": {"priority": {"Normal": "routine", "Urgent": "urgent", "STAT": "stat"}},
+                "date_formats": ["%m/%d/%Y"],
+                "datetime_formats": ["%m/%d/%Y %H:%M"],
+            }
+        },
+    )
+    run = ImportRun.objects.create(
+        source=source,
+        file=f"imports/{path.name}",
+        file_format="csv",
+        sha256="bench",
+        size=path.stat().st_size,
+    )
+    started = time.perf_counter()
+    run = import_run_process(run_id=run.pk, chunk_size=chunk)
+    return time.perf_counter() - started, run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--chunk", type=int, default=5000, help="rows per transaction")
+    parser.add_argument("--seed", type=int, default=None, help="default: a new one each run")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("This benchmark measures PostgreSQL: set DATABASE_URL=postgres://...")
+    # The file is written where uploads are kept, and the run names it there (import_start
+    # would copy an upload into storage first); it is deleted at the end.
+    from django.conf import settings
+
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"bench-{os.getpid()}.csv"
+    try:
+        generated = time.perf_counter()
+        csv_write(path, args.rows, args.seed)
+        generated = time.perf_counter() - generated
+        file_mb = round(path.stat().st_size / 1e6, 1)
+        copy_seconds, copied = copy_raw(path)
+        import_seconds, run = import_through_bulk(path, args.chunk)
+    finally:
+        path.unlink(missing_ok=True)
+    result = {
+        "rows": args.rows,
+        "file_mb": file_mb,
+        "generate_seconds": round(generated, 1),
+        "copy": {
+            "rows": copied,
+            "seconds": round(copy_seconds, 2),
+            "rows_per_second": round(copied / copy_seconds),
+        },  # fmt: skip
+        "import": {
+            "rows": run.rows_done,
+            "seconds": round(import_seconds, 2),
+            "rows_per_second": round(run.rows_done / import_seconds),
+            "created": run.created,
+            "duplicate": run.duplicate,
+            "quarantined": run.quarantined,
+            "status": run.status,
+            "chunk": args.chunk,
+        },
+        "copy_to_import_ratio": round(
+            (copied / copy_seconds) / (run.rows_done / import_seconds), 1
+        ),
+        "goal_rows_per_second": 10_000,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    result["goal_met"] = result["import"]["rows_per_second"] >= 10_000
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

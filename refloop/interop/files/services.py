@@ -1,0 +1,384 @@
+"""Import: sources and their mappings, runs processed in chunks, the quarantine.
+
+A run keeps the file as uploaded (with its sha256) before anything is read from it. It is then
+processed in chunks of rows; each chunk is one transaction that writes its referrals, its
+quarantined rows and the run's cursor together, so a process killed midway leaves the run at the
+last chunk it committed and a resume carries on from there. Whoever processes a run holds it with
+a lease (a conditional UPDATE, as core.scheduling claims rows); a killed worker's lease runs out
+and the resume takes the run over. Importing the same rows again creates nothing twice: each row
+carries the sender's referral id, and a resend is answered with the referral already made.
+
+Rows without history go through the bulk path (`referrals_receive_bulk`); a row with history
+(dates of acceptance, booking, visit...) goes through `referral_receive` and then the services
+that made those changes (transition, milestone, booking, outcome, cancel) with the file's times,
+inside a savepoint: if our rules refuse any step, the whole row goes to the quarantine instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from refloop.access.models import Appointment
+from refloop.access.services import appointment_book, appointment_record_outcome, referral_cancel
+from refloop.core.errors import Conflict, DomainError, NotFound
+from refloop.core.scheduling import DEFAULT_LEASE, scheduler_owner
+from refloop.directory.models import ServiceLine
+from refloop.interop.files.models import ImportRun, ImportSource, QuarantinedRow
+from refloop.interop.files.reading import file_format, rows_count, rows_read
+from refloop.interop.files.rows import FIELDS, VALUE_FIELDS, Mapping, ParsedRow, Step
+from refloop.referrals.enums import State
+from refloop.referrals.services import (
+    milestone_record,
+    referral_receive,
+    referral_transition,
+    referrals_receive_bulk,
+    require,
+)
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1000  # rows per transaction
+# Who may keep the sources: a mapping decides what every row of a system's files means, so it is
+# a manager's call (managers and admins hold correct_event; intake does not).
+SOURCE_PERMISSION = "correct_event"
+
+
+class LeaseLost(Exception):
+    """Another worker took the run over (our lease ran out): stop, commit nothing more."""
+
+
+# Sources ----------------------------------------------------------------------------------------
+
+
+def source_save(*, name: str, mapping: dict, actor, source_id: int | None = None) -> ImportSource:
+    require(actor, SOURCE_PERMISSION)
+    name = name.strip()
+    if not name:
+        raise DomainError("Give the source a name.", code="source_name")
+    mapping_check(mapping)
+    source = ImportSource(pk=source_id) if source_id else ImportSource()
+    if source_id:
+        source = ImportSource.objects.filter(pk=source_id).first()
+        if source is None:
+            raise NotFound("No such import source.")
+    elif ImportSource.objects.filter(name__iexact=name).exists():
+        raise Conflict("A source with that name exists already.", code="source_exists")
+    source.name, source.mapping = name, mapping
+    source.save()
+    return source
+
+
+def mapping_check(mapping: dict) -> None:
+    ours = dict(FIELDS)
+    problems = [f"'{k}' is not one of our fields." for k in mapping.get("columns", {})
+                if k not in ours]  # fmt: skip
+    problems += [f"Values of '{k}' cannot be mapped." for k in mapping.get("values", {})
+                 if k not in VALUE_FIELDS]  # fmt: skip
+    if not mapping.get("columns", {}).get("sender_reference"):
+        problems.append("Map their referral id: it is how a resend is recognised.")
+    for key in ("date_formats", "datetime_formats"):
+        for fmt in mapping.get(key, []):
+            if "%" not in fmt:
+                problems.append(f"'{fmt}' is not a date format (use %Y, %m, %d, %H, %M).")
+    if problems:
+        raise DomainError(" ".join(problems), code="mapping")
+
+
+# Runs -------------------------------------------------------------------------------------------
+
+
+def import_start(
+    *, source_id: int, filename: str, content: bytes, actor, queue: bool = True
+) -> ImportRun:
+    """Keep the file as uploaded and queue its import (a background task, after commit)."""
+    require(actor, "receive_referral")
+    fmt = file_format(filename)
+    source = ImportSource.objects.filter(pk=source_id).first()
+    if source is None:
+        raise NotFound("No such import source.")
+    if not content:
+        raise DomainError("The file is empty.", code="empty")
+    with transaction.atomic():
+        run = ImportRun(
+            source=source,
+            file_format=fmt,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            created_by=actor,
+        )
+        run.file.save(filename, ContentFile(content), save=False)
+        run.save()
+        if queue:
+            from refloop.interop.files.tasks import import_run_task
+
+            transaction.on_commit(lambda: import_run_task.enqueue(run.pk))
+    return run
+
+
+def import_resume(*, run_id: int, actor) -> ImportRun:
+    """Queue an interrupted run again; the worker carries on from its cursor once it can claim
+    it (at once if it stopped with an error, after its lease if its worker died)."""
+    require(actor, "receive_referral")
+    run = ImportRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("No such import.")
+    if run.finished:
+        raise Conflict("This import has finished.", code="finished")
+    from refloop.interop.files.tasks import import_run_task
+
+    transaction.on_commit(lambda: import_run_task.enqueue(run.pk))
+    return run
+
+
+def import_run_claim(*, run_id: int, owner: str, now: dt.datetime | None = None) -> bool:
+    """Take the run if it is queued, or running with a lease that has run out (its worker died)."""
+    now = now or timezone.now()
+    return bool(
+        ImportRun.objects.filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+            pk=run_id,
+            status__in=[ImportRun.Status.QUEUED, ImportRun.Status.RUNNING],
+        ).update(
+            status=ImportRun.Status.RUNNING,
+            lease_until=now + DEFAULT_LEASE,
+            owner=owner,
+            started_at=Coalesce(F("started_at"), now),
+        )
+    )
+
+
+def import_run_process(
+    *,
+    run_id: int,
+    chunk_size: int = CHUNK,
+    on_chunk: Callable[[ImportRun], None] | None = None,
+) -> ImportRun:
+    """Import the run's rows from its cursor on; safe to call again after any failure. Returns
+    the run as it is now (untouched if another worker holds it)."""
+    owner = f"{scheduler_owner()}:{uuid.uuid4().hex[:8]}"
+    if not import_run_claim(run_id=run_id, owner=owner):
+        return ImportRun.objects.get(pk=run_id)
+    run = ImportRun.objects.select_related("source", "created_by").get(pk=run_id)
+    try:
+        _process(run, owner, chunk_size, on_chunk)
+    except LeaseLost:
+        logger.warning("import run %s: lease lost, another worker carries on", run_id)
+    except UnicodeDecodeError:
+        _finish(
+            run,
+            owner,
+            status=ImportRun.Status.FAILED,
+            error=f"After {run.rows_done} rows: the file is not UTF-8 text. Save it as "
+            "CSV UTF-8 and import it again (the rows so far are not imported twice).",
+        )
+    except Exception as error:
+        # Not a dead process: free the run at once so a resume need not wait for the lease.
+        # The error's type only: its message may quote a row (no PHI in logs).
+        logger.error(
+            "import run %s stopped at row %s: %s", run_id, run.rows_done, type(error).__name__
+        )
+        ImportRun.objects.filter(pk=run_id, owner=owner).update(
+            lease_until=None, error=f"Stopped after {run.rows_done} rows: {type(error).__name__}"
+        )
+        raise
+    return ImportRun.objects.get(pk=run_id)
+
+
+def _process(run: ImportRun, owner: str, chunk_size: int, on_chunk) -> None:
+    path = run.file.path
+    header, rows = rows_read(path, run.file_format)
+    mapping = _mapping(run)
+    problems = mapping.problems(header)
+    if problems:
+        _finish(run, owner, status=ImportRun.Status.FAILED, error=" ".join(problems))
+        return
+    if run.rows_total is None:
+        run.rows_total = rows_count(path, run.file_format)
+        ImportRun.objects.filter(pk=run.pk).update(rows_total=run.rows_total)
+    chunk: list[tuple[int, dict]] = []
+    for index, numbered in enumerate(rows):
+        if index < run.rows_done:
+            continue  # committed by an earlier attempt
+        chunk.append(numbered)
+        if len(chunk) >= chunk_size:
+            _chunk_import(run, owner, mapping, chunk)
+            chunk = []
+            if on_chunk:
+                on_chunk(run)
+    if chunk:
+        _chunk_import(run, owner, mapping, chunk)
+        if on_chunk:
+            on_chunk(run)
+    _finish(run, owner, status=ImportRun.Status.DONE)
+
+
+def _mapping(run: ImportRun) -> Mapping:
+    lines = {}
+    for pk, code, name in ServiceLine.objects.filter(active=True).values_list("pk", "code", "name"):
+        lines[code], lines[name] = pk, pk
+    return Mapping(
+        run.source.mapping,
+        lines=lines,
+        sender_system=run.source.sender_system,
+        default_received_at=run.created_at,
+    )
+
+
+def _finish(run: ImportRun, owner: str, *, status: str, error: str = "") -> None:
+    ImportRun.objects.filter(pk=run.pk, owner=owner).update(
+        status=status, finished_at=timezone.now(), lease_until=None, error=error
+    )
+
+
+def _chunk_import(run: ImportRun, owner: str, mapping: Mapping, chunk) -> None:
+    """One chunk, one transaction: referrals, quarantine and the cursor move together."""
+    counts = {"created": 0, "duplicate": 0, "quarantined": 0}
+    quarantine: list[QuarantinedRow] = []
+    actor = run.created_by
+
+    def keep(number, raw, reasons):
+        counts["quarantined"] += 1
+        quarantine.append(QuarantinedRow(run=run, row_number=number, raw=raw, reasons=reasons))
+
+    with transaction.atomic():
+        parsed = [(number, raw, mapping.parse(raw)) for number, raw in chunk]
+        plain = [(n, raw, p) for n, raw, p in parsed if p.submission and not p.history]
+        answers = referrals_receive_bulk(
+            submissions=[p.submission for _, _, p in plain], actor=actor
+        )
+        for (number, raw, _), answer in zip(plain, answers, strict=True):
+            if answer.problem:
+                keep(number, raw, [answer.problem])
+            else:
+                counts["created" if answer.created else "duplicate"] += 1
+        for number, raw, row in parsed:
+            if row.problems:
+                keep(number, raw, row.problems)
+            elif row.history:
+                try:
+                    created = _with_history(row, actor=actor, run_id=run.pk)
+                except DomainError as error:
+                    keep(number, raw, [error.message])
+                else:
+                    counts["created" if created else "duplicate"] += 1
+        QuarantinedRow.objects.bulk_create(quarantine)
+        moved = ImportRun.objects.filter(pk=run.pk, owner=owner).update(
+            rows_done=F("rows_done") + len(chunk),
+            created=F("created") + counts["created"],
+            duplicate=F("duplicate") + counts["duplicate"],
+            quarantined=F("quarantined") + counts["quarantined"],
+            lease_until=timezone.now() + DEFAULT_LEASE,
+        )
+        if not moved:
+            raise LeaseLost
+    run.rows_done += len(chunk)
+
+
+def _with_history(row: ParsedRow, *, actor, run_id: int) -> bool:
+    """Receive one row and replay its history, all or nothing (a savepoint). Returns whether
+    the referral is new; a resend replays nothing."""
+    with transaction.atomic():
+        result = referral_receive(submission=row.submission, actor=actor)
+        if result.created:
+            for step in row.history:
+                history_step(referral_id=result.referral.pk, step=step, run_id=run_id)
+        return result.created
+
+
+def history_step(*, referral_id: int, step: Step, run_id: int) -> None:
+    """One step the other system recorded, through the service that makes that change here.
+    The system makes it (actor None): the people who did it worked in the other system."""
+    details = {"import_run": run_id}
+    if step.time_from:
+        details["time_from"] = step.time_from
+    note = f"Imported (run {run_id})" + (f"; time from {step.time_from}" if step.time_from else "")
+    at = step.at
+    if step.milestone:
+        milestone_record(
+            referral_id=referral_id, milestone=step.milestone, actor=None, occurred_at=at,
+            details=details,
+        )  # fmt: skip
+    elif step.to_state == State.SCHEDULED:
+        appointment_book(
+            referral_id=referral_id, actor=None, starts_at=step.appointment_at, occurred_at=at,
+            override_authorization=True,
+        )  # fmt: skip
+    elif step.to_state in {State.COMPLETED, State.NO_SHOW}:
+        outcome = (Appointment.Outcome.ATTENDED if step.to_state == State.COMPLETED
+                   else Appointment.Outcome.NO_SHOW)  # fmt: skip
+        appointment_record_outcome(
+            referral_id=referral_id, outcome=outcome, actor=None, occurred_at=at
+        )
+    elif step.to_state == State.CANCELLED:
+        referral_cancel(
+            referral_id=referral_id, reason=step.reason, actor=None, note=note, occurred_at=at
+        )
+    else:
+        referral_transition(
+            referral_id=referral_id, to_state=step.to_state, actor=None, reason=step.reason,
+            occurred_at=at, details=details,
+        )  # fmt: skip
+
+
+# The quarantine ---------------------------------------------------------------------------------
+
+
+def quarantine_reimport(*, row_id: int, corrected: dict[str, str], actor) -> QuarantinedRow:
+    """Import the row again with a person's corrections (their columns). If it is refused again,
+    the row stays open with the new reasons and the corrections kept."""
+    require(actor, "receive_referral")
+    try:
+        with transaction.atomic():
+            row = _open_row(row_id)
+            row.corrected = {k: v for k, v in corrected.items() if row.raw.get(k) != v}
+            parsed = _mapping(row.run).parse(row.values)
+            if parsed.problems:
+                raise DomainError(" ".join(parsed.problems), code="invalid_row")
+            result = referral_receive(submission=parsed.submission, actor=actor)
+            if result.created:
+                for step in parsed.history:
+                    history_step(referral_id=result.referral.pk, step=step, run_id=row.run_id)
+            row.status, row.referral = QuarantinedRow.Status.REIMPORTED, result.referral
+            row.resolved_by, row.resolved_at = actor, timezone.now()
+            row.save()
+    except DomainError as error:
+        if error.code in {"row_closed", NotFound.code}:
+            raise
+        # Refused again: the row stays open, with the corrections typed and the new reasons.
+        QuarantinedRow.objects.filter(pk=row_id, status=QuarantinedRow.Status.OPEN).update(
+            corrected=row.corrected, reasons=[error.message]
+        )
+        raise
+    return row
+
+
+def quarantine_dismiss(*, row_id: int, reason: str, actor) -> QuarantinedRow:
+    """Leave the row out, saying why; it stays in the quarantine, marked dismissed."""
+    require(actor, "receive_referral")
+    if not reason.strip():
+        raise DomainError("Say why the row is left out.", code="reason_required")
+    with transaction.atomic():
+        row = _open_row(row_id)
+        row.status, row.dismiss_reason = QuarantinedRow.Status.DISMISSED, reason.strip()[:300]
+        row.resolved_by, row.resolved_at = actor, timezone.now()
+        row.save()
+    return row
+
+
+def _open_row(row_id: int) -> QuarantinedRow:
+    row = QuarantinedRow.objects.select_for_update().filter(pk=row_id).first()
+    if row is None:
+        raise NotFound("No such quarantined row.")
+    if row.status != QuarantinedRow.Status.OPEN:
+        raise Conflict("This row has been dealt with already.", code="row_closed")
+    return QuarantinedRow.objects.select_related("run__source").get(pk=row_id)

@@ -1,0 +1,420 @@
+"""Many referrals received at once (a file import): the rules of `referral_receive`, in a few
+queries per batch instead of a dozen per referral.
+
+Per submission exactly what referral_receive does: the same check (`submission_problems`), a
+resend recognised by the sender's reference (answered with its referral, nothing written), the
+patient matched by MRN or name and date of birth (or made), the referrer matched by NPI, the
+other open referrals of the patient to the same line noted as possible duplicates, then the
+received event, the checklist, the first blockers and the clocks (`ClockBook`, as the services
+and the demo generator keep them). What differs is only how: the lookups are one query per kind
+for the whole batch, and the rows go in through the demo loader's `Writer` (one COPY per table
+on PostgreSQL, executemany on SQLite), with ids reserved up front so nothing is read back.
+
+A refused submission writes nothing and comes back with its problem, so the caller can keep it
+(the importer quarantines the row). Submissions with documents take the single-row path: storing
+files is per document anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from refloop.core.calendar import practice_calendar
+from refloop.core.errors import DomainError
+from refloop.directory.models import (
+    ChecklistTemplateItem,
+    Clinician,
+    ClinicianRole,
+    Coverage,
+    Organization,
+    Patient,
+    ResponseTarget,
+    ServiceLine,
+)
+from refloop.directory.validators import validate_npi
+from refloop.referrals import clocks
+from refloop.referrals.enums import OPEN_STATES, ChecklistStatus, EventKind, State
+from refloop.referrals.models import (
+    ChecklistItem,
+    Referral,
+    ReferralBlocker,
+    ReferralClock,
+    ReferralEvent,
+)
+from refloop.referrals.services.intake import (
+    PatientData,
+    ReferralSubmission,
+    ReferrerData,
+    clocks_start,
+    initial_blocker_kinds,
+    patient_fields,
+    referral_receive,
+    referrer_text,
+    submission_problems,
+)
+from refloop.referrals.services.lifecycle import require
+
+
+@dataclass
+class BulkReceived:
+    """What referral_receive answers (the referral, whether it is new, its possible duplicates),
+    by id: a batch of thousands is not read back. For a refused submission, why (`problem`;
+    nothing was written for it)."""
+
+    referral_id: int | None
+    created: bool
+    possible_duplicate_ids: list[int] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def referral(self) -> Referral | None:
+        """The referral itself, read on demand (one query)."""
+        return Referral.objects.filter(pk=self.referral_id).first() if self.referral_id else None
+
+
+def referrals_receive_bulk(*, submissions: list[ReferralSubmission], actor) -> list[BulkReceived]:
+    """Receive a batch; one answer per submission, in order. Runs in one transaction: all of the
+    batch is written or none of it."""
+    require(actor, "receive_referral")
+    try:
+        with transaction.atomic():
+            return _Batch(submissions, actor).receive()
+    except IntegrityError:
+        # Another process received one of these references meanwhile: the unique constraint
+        # refused our copy. Once more: the resend lookup now finds theirs.
+        with transaction.atomic():
+            return _Batch(submissions, actor).receive()
+
+
+class _Batch:
+    def __init__(self, submissions: list[ReferralSubmission], actor):
+        self.submissions = submissions
+        self.actor = actor
+        self.actor_id = actor.pk if actor is not None else None
+        self.now = timezone.now()
+        self.results: list[BulkReceived | None] = [None] * len(submissions)
+        self.patients: list[dict] = []
+        self.coverages: list[dict] = []
+        self.referrals: list[dict] = []
+        self.events: list[dict] = []
+        self.checklist: list[dict] = []
+        self.blockers: list[dict] = []
+        self.clocks: list[ReferralClock] = []
+
+    def receive(self) -> list[BulkReceived]:
+        self._with_documents()
+        todo = self._checked()
+        self._lookups_load(todo)
+        for index in todo:
+            self.results[index] = self._one(self.submissions[index])
+        self._write()
+        return self.results
+
+    # -- before: checks and lookups, one query each -------------------------------------------
+
+    def _with_documents(self) -> None:
+        for index, submission in enumerate(self.submissions):
+            if submission.documents:
+                try:
+                    result = referral_receive(submission=submission, actor=self.actor)
+                except DomainError as error:
+                    self.results[index] = BulkReceived(None, False, problem=error.message)
+                else:
+                    self.results[index] = BulkReceived(
+                        result.referral.pk,
+                        result.created,
+                        [d.pk for d in result.possible_duplicates],
+                    )
+
+    def _checked(self) -> list[int]:
+        line_ids = {s.service_line_id for s in self.submissions}
+        self.lines = {
+            line.pk: line for line in ServiceLine.objects.filter(pk__in=line_ids, active=True)
+        }
+        todo = []
+        for index, submission in enumerate(self.submissions):
+            if self.results[index] is not None:
+                continue
+            problems = submission_problems(
+                submission, line_active=submission.service_line_id in self.lines
+            )
+            if problems:
+                self.results[index] = BulkReceived(None, False, problem=" ".join(problems))
+            else:
+                todo.append(index)
+        return todo
+
+    def _lookups_load(self, todo: list[int]) -> None:
+        subs = [self.submissions[i] for i in todo]
+        references = {s.sender_reference for s in subs if s.sender_reference}
+        systems = {s.sender_system for s in subs if s.sender_reference}
+        sent = Referral.objects.filter(sender_system__in=systems, sender_reference__in=references)
+        self.sent: dict[tuple[str, str], int] = {
+            (system, reference): pk
+            for pk, system, reference in sent.values_list("pk", "sender_system", "sender_reference")
+        }
+        self._patients_load([s.patient for s in subs])
+        self._referrers_load([s.referrer for s in subs])
+        line_ids = list(self.lines)
+        self.templates: dict[int, list[tuple[str, str]]] = {pk: [] for pk in line_ids}
+        for item in ChecklistTemplateItem.objects.filter(service_line_id__in=line_ids):
+            self.templates[item.service_line_id].append((item.name, item.document_kind))
+        self.targets: dict[tuple[int, str], dict[str, clocks.Target]] = {}
+        for row in ResponseTarget.objects.filter(service_line_id__in=line_ids):
+            self.targets.setdefault((row.service_line_id, row.priority), {})[row.kind] = (
+                clocks.Target(row.kind, row.amount, row.unit)
+            )
+        # Imported lazily (see _write). The same calendar, its per-day answers remembered: a
+        # batch asks about the same few days thousands of times.
+        from refloop.demo.program import calendar_memoized
+
+        self.calendar = calendar_memoized(practice_calendar())
+        self.patient_ids = _IdBlock(Patient, block=len(subs))
+        self.referral_ids = _IdBlock(Referral, block=len(subs))
+
+    def _patients_load(self, given: list[PatientData]) -> None:
+        """The patients the batch may match, as ids by MRN and by name and date of birth."""
+        mrns = {p.mrn for p in given if p.mrn}
+        self.by_mrn: dict[str, int] = dict(
+            Patient.objects.filter(mrn__in=mrns).values_list("mrn", "pk")
+        )
+        births = {p.birth_date for p in given}
+        lasts = {p.last_name.strip().lower() for p in given}
+        self.by_name: dict[tuple, int] = {}
+        candidates = (
+            Patient.objects.filter(birth_date__in=births)
+            .annotate(last_lower=Lower("last_name"))
+            .filter(last_lower__in=lasts)
+            .order_by("pk")
+            .values_list("pk", "first_name", "last_name", "birth_date")
+        )
+        for pk, first, last, birth in candidates:
+            self.by_name.setdefault(_name_key(first, last, birth), pk)
+        known = {*self.by_mrn.values(), *self.by_name.values()}
+        members = {p.member_id for p in given if p.member_id}
+        self.covered = set(
+            Coverage.objects.filter(patient_id__in=known, member_id__in=members).values_list(
+                "patient_id", "member_id"
+            )
+        )
+        self.open_referrals: dict[tuple[int, int], list[int]] = {}
+        open_referrals = Referral.objects.filter(patient_id__in=known, state__in=OPEN_STATES)
+        for pk, patient_id, line_id in open_referrals.order_by("pk").values_list(
+            "pk", "patient_id", "service_line_id"
+        ):
+            self.open_referrals.setdefault((patient_id, line_id), []).append(pk)
+
+    def _referrers_load(self, given: list[ReferrerData]) -> None:
+        ids = {r.clinician_id for r in given if r.clinician_id}
+        npis = {r.npi for r in given if not r.clinician_id and r.npi and _npi_valid(r.npi)}
+        self.clinicians_by_id = {c.pk: c for c in Clinician.objects.filter(pk__in=ids)}
+        self.clinicians_by_npi = {c.npi: c for c in Clinician.objects.filter(npi__in=npis)}
+        org_ids = {r.organization_id for r in given if r.organization_id}
+        self.organizations = {o.pk: o for o in Organization.objects.filter(pk__in=org_ids)}
+        # referrer_organization for every clinician at once: the organization of their first role.
+        clinicians = [*self.clinicians_by_id.values(), *self.clinicians_by_npi.values()]
+        self.practice_of: dict[int, Organization | None] = {}
+        roles = ClinicianRole.objects.filter(clinician__in=clinicians).select_related(
+            "organization"
+        )
+        for role in roles.order_by("id"):
+            self.practice_of.setdefault(role.clinician_id, role.organization)
+
+    # -- one submission, in memory --------------------------------------------------------------
+
+    def _one(self, submission: ReferralSubmission) -> BulkReceived:
+        key = (submission.sender_system, submission.sender_reference)
+        if submission.sender_reference and key in self.sent:
+            return BulkReceived(self.sent[key], False)
+        received_at = submission.received_at or self.now
+        patient_id = self._patient(submission.patient)
+        clinician, organization = self._referrer(submission.referrer)
+        line_id = submission.service_line_id
+        duplicates = list(self.open_referrals.get((patient_id, line_id), []))
+        # The row referral_receive's Referral.objects.create makes (the rest take defaults).
+        referral = {
+            "id": self.referral_ids.take(),
+            "patient_id": patient_id,
+            "referring_clinician_id": clinician.pk if clinician else None,
+            "referring_organization_id": organization.pk if organization else None,
+            "referrer_as_given": referrer_text(submission.referrer),
+            "service_line_id": line_id,
+            "receiving_clinician_id": submission.receiving_clinician_id,
+            "priority": submission.priority,
+            "reason": submission.reason.strip(),
+            "diagnoses": [code.upper() for code in submission.diagnoses],
+            "channel": submission.channel,
+            "sender_system": submission.sender_system,
+            "sender_reference": submission.sender_reference,
+            "assignee_id": submission.assignee_id,
+            "state": State.RECEIVED,
+            "received_at": received_at,
+            "next_check_at": received_at,
+            "state_changed_at": received_at,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+        details = {"possible_duplicates": duplicates} if duplicates else {}
+        self._start(referral, clinician, details)
+        self.referrals.append(referral)
+        self.open_referrals.setdefault((patient_id, line_id), []).append(referral["id"])
+        if submission.sender_reference:
+            self.sent[key] = referral["id"]
+        return BulkReceived(referral["id"], True, duplicates)
+
+    def _patient(self, data: PatientData) -> int:
+        """patient_match: same MRN, or same name and date of birth, else a new patient."""
+        patient_id = self.by_mrn.get(data.mrn) if data.mrn else None
+        if patient_id is None:
+            patient_id = self.by_name.get(_name_key(data.first_name, data.last_name,
+                                                    data.birth_date))  # fmt: skip
+        if patient_id is None:
+            fields = patient_fields(data)
+            patient_id = self.patient_ids.take()
+            self.patients.append({"id": patient_id, **fields})
+            if fields["mrn"]:
+                self.by_mrn[fields["mrn"]] = patient_id
+            self.by_name.setdefault(
+                _name_key(fields["first_name"], fields["last_name"], fields["birth_date"]),
+                patient_id,
+            )
+        if data.member_id and (patient_id, data.member_id) not in self.covered:
+            self.coverages.append(
+                {
+                    "patient_id": patient_id,
+                    "payer": data.payer,
+                    "plan": data.plan,
+                    "member_id": data.member_id,
+                }
+            )
+            self.covered.add((patient_id, data.member_id))
+        return patient_id
+
+    def _referrer(self, data: ReferrerData) -> tuple[Clinician | None, Organization | None]:
+        """referrer_match."""
+        clinician = None
+        if data.clinician_id:
+            clinician = self.clinicians_by_id.get(data.clinician_id)
+        elif data.npi and _npi_valid(data.npi):
+            clinician = self.clinicians_by_npi.get(data.npi)
+        organization = None
+        if data.organization_id:
+            organization = self.organizations.get(data.organization_id)
+        elif clinician:
+            organization = self.practice_of.get(clinician.pk)
+        return clinician, organization
+
+    def _start(self, referral: dict, clinician: Clinician | None, details: dict) -> None:
+        """referral_start, for a referral that came without documents."""
+        at, pk, line_id = referral["received_at"], referral["id"], referral["service_line_id"]
+        self._event(pk, at, EventKind.RECEIVED, to_state=State.RECEIVED,
+                    code=referral["channel"], details=details)  # fmt: skip
+        items = self.templates[line_id]
+        self.checklist.extend(
+            {
+                "referral_id": pk,
+                "name": name,
+                "document_kind": kind,
+                "status": ChecklistStatus.REQUIRED,
+                "document_id": None,
+                "updated_at": None,
+            }
+            for name, kind in items
+        )
+        blockers = initial_blocker_kinds(records_missing=bool(items), clinician=clinician)
+        for kind in blockers:
+            self.blockers.append(
+                {"referral_id": pk, "kind": kind, "opened_at": at, "resolved_at": None, "note": ""}
+            )
+            self._event(pk, at, EventKind.BLOCKER_OPENED, code=kind)
+        referral["open_blocker_count"] = len(blockers)
+        priority = referral["priority"]
+        book = clocks.ClockBook(
+            referral_id=pk,
+            priority=priority,
+            targets=self.targets.get((line_id, priority), {}),
+            calendar=self.calendar,
+        )
+        clocks_start(book, at=at, blockers=blockers)
+        self.clocks.extend(book.clocks.values())
+        referral["next_due_at"], referral["next_at_risk_at"] = book.next_times()
+
+    def _event(self, referral_id: int, at, kind: str, **fields) -> None:
+        self.events.append(
+            {
+                "referral_id": referral_id,
+                "kind": kind,
+                "from_state": "",
+                "to_state": "",
+                "code": "",
+                "note": "",
+                "details": {},
+                "actor_id": self.actor_id,
+                "corrects_id": None,
+                "occurred_at": at,
+                "recorded_at": self.now,
+                **fields,
+            }
+        )
+
+    # -- after: the rows, one statement per table -----------------------------------------------
+
+    def _write(self) -> None:
+        # Imported lazily: the loader's module pulls in apps that import this package.
+        from refloop.demo.loader import Writer
+
+        writer = Writer()
+        with connection.cursor() as cursor:
+            writer.insert(cursor, Patient, self.patients, with_id=True)
+            writer.insert(cursor, Coverage, self.coverages)
+            writer.insert(cursor, Referral, self.referrals, with_id=True)
+            writer.insert(cursor, ReferralEvent, self.events)
+            writer.insert(cursor, ChecklistItem, self.checklist)
+            writer.insert(cursor, ReferralBlocker, self.blockers)
+            writer.insert(cursor, ReferralClock, self.clocks, objects=True)
+
+
+def _name_key(first: str, last: str, birth_date) -> tuple:
+    return first.strip().lower(), last.strip().lower(), birth_date
+
+
+def _npi_valid(npi: str) -> bool:
+    try:
+        validate_npi(npi)
+    except Exception:  # ValidationError: kept as given, matched to no one
+        return False
+    return True
+
+
+class _IdBlock:
+    """Ids for new rows, taken before insert so nothing has to be read back. PostgreSQL hands
+    them out from the table's own sequence (safe beside other writers); SQLite has one writer at
+    a time, inside this transaction, so the next ids after the highest are ours."""
+
+    def __init__(self, model, block: int):
+        self.model = model
+        self.block = max(block, 1)
+        self.free: list[int] = []
+        self.next_sqlite: int | None = None
+
+    def take(self) -> int:
+        if connection.vendor != "postgresql":
+            if self.next_sqlite is None:
+                top = self.model.objects.aggregate(top=Max("pk"))["top"] or 0
+                self.next_sqlite = top + 1
+            self.next_sqlite += 1
+            return self.next_sqlite - 1
+        if not self.free:
+            table = self.model._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    [table, self.block],
+                )
+                self.free = [row[0] for row in cursor.fetchall()][::-1]
+        return self.free.pop()
