@@ -22,8 +22,8 @@ CHANNEL_HOOKS: tuple[tuple[str, str], ...] = (
 
 def channels_receive(report: Callable[[str], None] = lambda line: None) -> list[str]:
     summaries = []
-    for label, path in CHANNEL_HOOKS:
-        summary = f"{label}: {import_string(path)()}"
+    for _label, path in CHANNEL_HOOKS:
+        summary = import_string(path)()
         report(summary)
         summaries.append(summary)
     return summaries

@@ -26,6 +26,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from refloop.access.models import Appointment, Authorization
+from refloop.demo.channels import channels_receive
 from refloop.demo.files import demo_files_write
 from refloop.demo.generator import Ids, Story, World, story_tell
 from refloop.demo.logins import demo_logins_ensure
@@ -59,6 +60,7 @@ class LoadSummary:
     events: int
     patients: int
     seconds: float
+    channels: list[str]  # what arrived today by each way in
 
 
 def demo_load(
@@ -68,8 +70,12 @@ def demo_load(
     now: dt.datetime | None = None,
     progress=None,
 ) -> LoadSummary:
-    """Load the demo program into a database without referrals. Same seed and `now`, same data."""
+    """Load the demo program into a database without referrals. Same seed and `now`, same data.
+
+    Today's arrivals by every way in (demo/channels.py) go through the real entry points, which
+    stamp the real clock: they come only when the load's present is the real one (`now` None)."""
     started = time.monotonic()
+    arrivals_today = now is None
     now = now or timezone.now()
     rng = random.Random(seed)
     with transaction.atomic():
@@ -109,11 +115,13 @@ def demo_load(
     # The generated history happened before anyone was told: referrers hear from today on.
     referrer_updates_start(after_event_id=ReferralEvent.objects.aggregate(m=Max("id"))["m"] or 0)
     showcase_run(users=users, today=timezone.localdate(now), end=now)
+    channels = channels_receive() if arrivals_today else []
     return LoadSummary(
         referrals=population.referrals_made,
         events=events,
         patients=population.patients_made,
         seconds=time.monotonic() - started,
+        channels=channels,
     )
 
 

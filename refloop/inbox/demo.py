@@ -17,7 +17,7 @@ from django.utils import timezone
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
-from refloop.directory.models import ServiceLine
+from refloop.directory.models import Clinician, ServiceLine
 from refloop.inbox.models import InboxDocument
 from refloop.inbox.services import inbox_document_split, inbox_part_file_new_referral
 from refloop.referrals.services import PatientData, ReferralSubmission, ReferrerData
@@ -65,6 +65,16 @@ def phaxio_post(client: Client, *, fax: dict, pdf: bytes, token: str):
     return client.post(path, {**fields, "file": upload}, HTTP_X_PHAXIO_SIGNATURE=signature)
 
 
+def _referrer() -> ReferrerData:
+    """The coordinator recognises the letterhead: a referrer already in the directory, whose
+    practice can be faxed back (the last in the directory: the portal demo's office is the first
+    practice, and an office on the portal is answered there)."""
+    clinician = Clinician.objects.exclude(npi=None).exclude(fax="").order_by("-pk").first()
+    if clinician is None:
+        return ReferrerData(name="Dr Robin Maple", organization_name="Maple Family Practice")
+    return ReferrerData(npi=clinician.npi, clinician_id=clinician.pk)
+
+
 def demo_receive() -> str:
     from django.contrib.auth import get_user_model
 
@@ -109,7 +119,7 @@ def demo_receive() -> str:
                 last_name=name.split()[1],
                 birth_date=dt.date.fromisoformat(birth_date),
             ),
-            referrer=ReferrerData(name="Dr Robin Maple", organization_name="Maple Family Practice"),
+            referrer=_referrer(),
             service_line_id=line.pk,
             reason=reason,
             channel="fax",

@@ -52,4 +52,7 @@ class Command(BaseCommand):
                 f"{summary.patients:,} synthetic patients in {summary.seconds:.1f} s."
             )
         )
+        self.stdout.write("Arrived today by every way in:")
+        for line in summary.channels:
+            self.stdout.write(f"  {line}")
         demo_logins_print(self.stdout)
