@@ -31,7 +31,8 @@ class Rollback(Exception):
 
 
 def _ids(values, order):
-    return [order.get(v, f"old:{v}") for v in values]
+    # referral_receive lists the duplicates in no set order; the ids are compared as a set.
+    return sorted(str(order.get(v, f"old:{v}")) for v in values)
 
 
 def snapshot(before: int):
