@@ -2,7 +2,9 @@
 # make bench: load the demo program at 25,000 referrals (SQLite, timed: the goal is under a minute)
 # and, on a throwaway PostgreSQL, at 25,000 (the baseline) and at BENCH_SCALE x 25,000
 # (default 40 = 1,000,000); then time the worklist, search and referral page on both in one run,
-# and the scheduler's passes (bench/scheduler.py) with 200,000 open referrals on the big one.
+# and the scheduler's passes (bench/scheduler.py) with 200,000 open referrals on the big one;
+# then the intake benches (FHIR Bundles over HTTP, HL7 REF^I12 over MLLP, a 1,000,000-row CSV
+# import beside raw COPY) on copies of the base. BENCH_ONLY=scheduler or =interop runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-cluster.sh
@@ -12,6 +14,35 @@ REPEAT=${BENCH_REPEAT:-30}
 since() { python3 -c "import time; print(round(time.time() - $1, 1))"; }
 work=$(mktemp -d /tmp/refloop-bench.XXXXXX)
 export REFLOOP_VAR_DIR=$work/var
+
+interop_benches() {  # the intake benches of issue 4, each on its own scratch copy of the base demo
+    for name in fhir hl7 import; do
+        pg_as_owner "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres -T "refloop_base" \
+            "refloop_$name"
+    done
+    echo "== FHIR: referral transaction Bundles over HTTP (baselines: in-process, GET metadata)"
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_fhir" $PY bench/fhir_intake.py \
+        --referrals "${BENCH_FHIR:-1000}" --clients 8
+    echo "== HL7 v2: REF^I12 over MLLP (baselines: ADT^A03 acknowledged and ignored, direct receive)"
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_hl7" $PY bench/hl7_intake.py \
+        --messages "${BENCH_HL7:-2000}" --connections 8
+    echo "== import: CSV through the bulk path, beside raw COPY of the same rows"
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_import" $PY bench/import_csv.py \
+        --rows "${BENCH_IMPORT_ROWS:-1000000}"
+}
+
+if [ "${BENCH_ONLY:-}" = "interop" ]; then
+    # The intake benches alone, against a 25,000-referral demo on PostgreSQL.
+    pg_cluster_start -c shared_buffers=1GB -c work_mem=16MB -c fsync=off -c synchronous_commit=off \
+        -c full_page_writes=off -c max_wal_size=4GB || { echo "no PostgreSQL" >&2; exit 1; }
+    pg_as_owner "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres refloop_base
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base"
+    $PY manage.py migrate -v0
+    $PY manage.py refloop_demo --scale 1 >/dev/null
+    interop_benches
+    rm -rf "$work"
+    exit 0
+fi
 
 if [ "${BENCH_ONLY:-}" = "scheduler" ]; then
     # The scheduler and booking benches alone: a 25,000-referral baseline, and 200,000 referrals
@@ -77,4 +108,6 @@ DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_big" \
 echo "== booking: 50 attempts at once on 50 slots (baseline: no contention), then on the same 10"
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/booking.py --slots 50
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/booking.py --slots 10
+
+interop_benches
 rm -rf "$work"
