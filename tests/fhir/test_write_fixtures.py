@@ -5,16 +5,14 @@ import base64
 import io
 import itertools
 import json
-import secrets
 import uuid
 
 import pytest
 from reportlab.pdfgen import canvas
 
-from refloop.directory.models import Organization
-from refloop.interop.fhir.auth import key_hash
 from refloop.interop.fhir.inbound.mapping import NPI_SYSTEM, SERVICE_LINE_SYSTEM
 from refloop.interop.fhir.models import ApiClient
+from tests.fhir.conftest import make_api_client
 
 _seq = itertools.count(1)
 FHIR_JSON = "application/fhir+json"
@@ -22,18 +20,7 @@ PLACER_SYSTEM = "urn:oid:2.16.840.1.113883.19.5.99999.1"
 
 
 def write_client(*, organization=None) -> tuple[ApiClient, str]:
-    n = next(_seq)
-    organization = organization or Organization.objects.create(
-        name=f"Birch Street Clinic W{n}", kind="referring_practice"
-    )
-    key = secrets.token_urlsafe(24)
-    client = ApiClient.objects.create(
-        name=f"Birch EHR W{n}",
-        organization=organization,
-        client_id=f"birch-ehr-w{n}",
-        key_hash=key_hash(key),
-    )
-    return client, key
+    return make_api_client(organization=organization)
 
 
 @pytest.fixture
