@@ -266,7 +266,10 @@ def test_it_loads_only_into_an_empty_database_when_asked_if_empty(db):
     out = io.StringIO()
     call_command("refloop_demo", "--scale", "0.004", "--if-empty", stdout=out)
     count = Referral.objects.count()
-    assert count == 101  # 100 generated and the showcase
+    # 100 generated, the showcase, and today's arrivals by every way in: a fax, two by FHIR, one
+    # by HL7, one by the e-referral form and 11 rows of a spreadsheet.
+    assert count == 101 + 16
+    assert "Arrived today by every way in" in out.getvalue()
     assert "make code USER=manager" in out.getvalue()
     assert "demo" in out.getvalue().lower()
 

@@ -14,7 +14,7 @@ import contextlib
 import hl7
 from django.conf import settings
 
-from refloop.interop.hl7v2.mllp import mllp_exchange
+from refloop.interop.hl7v2.mllp import mllp_send
 from refloop.interop.hl7v2.models import Hl7Partner
 from refloop.interop.hl7v2.outbound import control_id, message_build
 from refloop.interop.hl7v2.parsing import text_of
@@ -33,13 +33,11 @@ class MllpBackend:
         except OSError as error:
             raise SendRefused("The document's file could not be read.") from error
         try:
-            [answer] = asyncio.run(
-                mllp_exchange(
-                    partner.outbound_host,
-                    partner.outbound_port,
-                    [payload],
-                    timeout=settings.REFLOOP_HL7_TIMEOUT,
-                )
+            [answer] = mllp_send(
+                partner.outbound_host,
+                partner.outbound_port,
+                [payload],
+                timeout=settings.REFLOOP_HL7_TIMEOUT,
             )
         except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
             raise SendUnavailable(

@@ -148,4 +148,16 @@ async def mllp_exchange(
 
 def mllp_send(host: str, port: int, messages: list[bytes], *, timeout: float = 10.0) -> list[bytes]:
     """mllp_exchange for synchronous callers."""
-    return asyncio.run(mllp_exchange(host, port, messages, timeout=timeout))
+    return _run(mllp_exchange(host, port, messages, timeout=timeout))
+
+
+def _run(coroutine):
+    """asyncio.run, also from a thread whose event loop is already running (a caller inside
+    another asyncio program, or a browser driver's loop in the same process): there the exchange
+    runs on a loop of its own in a helper thread, and this thread waits for it."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
