@@ -68,6 +68,9 @@ def message_arrivals(raw: bytes, *, fallback_id: str, recipient: str = "") -> li
     message_id = (message.get("Message-ID") or "").strip() or fallback_id
     if len(message_id) > 150:
         message_id = hashlib.sha1(message_id.encode()).hexdigest()
+    # The key also names the bytes: the same message read twice is one delivery, but another
+    # message reusing a Message-ID (a sender's bug, a forward, anyone) is kept, not dropped.
+    key = f"{message_id}:{hashlib.sha1(raw).hexdigest()[:16]}"
     sender = email.utils.parseaddr(str(message.get("From", "")))[1]
     received_at = _message_date(message)
     common = dict(
@@ -85,7 +88,7 @@ def message_arrivals(raw: bytes, *, fallback_id: str, recipient: str = "") -> li
         content = part.get_payload(decode=True) or b""
         arrivals.append(
             Arrival(
-                provider_id=f"{message_id}#{index}",
+                provider_id=f"{key}#{index}",
                 filename=part.get_filename() or f"attachment-{index}",
                 content=content,
                 **common,
@@ -94,7 +97,7 @@ def message_arrivals(raw: bytes, *, fallback_id: str, recipient: str = "") -> li
     if not arrivals:
         arrivals.append(
             Arrival(
-                provider_id=f"{message_id}#0",
+                provider_id=f"{key}#0",
                 filename="message.eml",
                 content=raw,
                 error="The e-mail has no attachment; the message is kept as it came.",
