@@ -88,3 +88,20 @@ def test_it_files_the_referral_on_the_line_rf1_3_names(partner):
     medicine = factories.service_line(code="med", name="Internal medicine")
     message_receive(raw=data("REF-I12-01.hl7"))
     assert Referral.objects.get().service_line == medicine  # RF1-3 "Med", not the default
+
+
+def test_it_answers_a_row_processed_meanwhile_with_its_ack_and_does_not_run_it_again(partner):
+    """A resend on a second connection finds the row still unanswered while the first is being
+    processed (check, then act): once it gets the row it answers with the ACK already given,
+    and the booking is neither redone nor its outcome overwritten."""
+    from refloop.interop.hl7v2.services import message_process
+    from tests.hl7v2.conftest import accept
+
+    message_receive(raw=data("REF-I12-02.hl7"))
+    accept(Referral.objects.get())
+    first = message_receive(raw=data("SIU-S12-01.hl7"))
+    row = Hl7Message.objects.get(trigger="S12")
+    assert message_process(message_id=row.pk) == first
+    row.refresh_from_db()
+    assert (row.status, bytes(row.ack)) == (Hl7Message.Status.PROCESSED, first)
+    assert Referral.objects.get().appointments.count() == 1

@@ -150,6 +150,16 @@ def _run(handler, context: Context, message: Hl7Message) -> bytes:
     for attempt in (1, 2):
         try:
             with transaction.atomic():
+                # A resend on another connection while this one is still being processed finds
+                # the row unanswered too: the row lock makes it wait, then answer with our ACK.
+                ack = (
+                    Hl7Message.objects.select_for_update()
+                    .filter(pk=message.pk)
+                    .values_list("ack", flat=True)
+                    .first()
+                )
+                if ack:
+                    return bytes(ack)
                 return _finish(message, context.header, outcome=handler(context))
         except IntegrityError:
             if attempt == 2:
