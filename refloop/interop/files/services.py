@@ -53,6 +53,10 @@ CHUNK = 1000  # rows per transaction
 SOURCE_PERMISSION = "correct_event"
 
 
+class ImportStopped(Exception):
+    """A run stopped by an unexpected error (recorded on the run); says ids and the type only."""
+
+
 class LeaseLost(Exception):
     """Another worker took the run over (our lease ran out): stop, commit nothing more."""
 
@@ -190,7 +194,11 @@ def import_run_process(
         ImportRun.objects.filter(pk=run_id, owner=owner).update(
             lease_until=None, error=f"Stopped after {run.rows_done} rows: {type(error).__name__}"
         )
-        raise
+        # Failed for the task runner too, which logs what escapes with its traceback: so not
+        # the error itself (nor chained to it), whose text may quote a row.
+        raise ImportStopped(
+            f"import run {run_id} stopped at row {run.rows_done}: {type(error).__name__}"
+        ) from None
     return ImportRun.objects.get(pk=run_id)
 
 
