@@ -117,7 +117,7 @@ def test_it_refuses_a_referral_whose_mrn_is_another_persons(line, clinician, int
         first_name="Other",
         birth_date=first.patient.birth_date.replace(year=1950),
     )
-    with pytest.raises(DomainError, match="MRN MRN-0042 belongs to a patient with another date"):
+    with pytest.raises(DomainError, match="MRN belongs to a patient with another date of birth"):
         referral_receive(submission=other, actor=intake)
     assert Referral.objects.count() == 1 and Patient.objects.count() == 1
 

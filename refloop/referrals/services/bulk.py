@@ -47,12 +47,12 @@ from refloop.referrals.models import (
     ReferralEvent,
 )
 from refloop.referrals.services.intake import (
+    MRN_ELSEWHERE,
     PatientData,
     ReferralSubmission,
     ReferrerData,
     clocks_start,
     initial_blocker_kinds,
-    mrn_elsewhere,
     patient_fields,
     referral_receive,
     referrer_text,
@@ -239,7 +239,7 @@ class _Batch:
         given = submission.patient
         by_mrn = self.by_mrn.get(given.mrn) if given.mrn else None
         if by_mrn is not None and self.born[by_mrn] != given.birth_date:
-            return BulkReceived(None, False, problem=mrn_elsewhere(given.mrn))
+            return BulkReceived(None, False, problem=MRN_ELSEWHERE)
         patient_id = self._patient(submission.patient)
         clinician, organization = self._referrer(submission.referrer)
         line_id = submission.service_line_id
