@@ -82,6 +82,8 @@ def test_it_refuses_a_booking_it_cannot_place(partner):
     answer = message_receive(raw=data("SIU-S12-01.hl7"))
     code, _, text = ack_of(answer)
     assert code == "AE" and "No referral for this appointment" in text
+    # The message list shows the error and writes no access log: no patient identifier in it.
+    assert "PATID1234" not in Hl7Message.objects.get().error
 
 
 def test_it_files_the_referral_on_the_line_rf1_3_names(partner):
