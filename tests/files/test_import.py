@@ -15,6 +15,7 @@ from refloop.interop.files.services import (
     import_start,
     quarantine_dismiss,
     quarantine_reimport,
+    source_save,
 )
 from refloop.referrals.enums import BlockerKind, Channel, EventKind, Priority, State
 from refloop.referrals.models import Referral
@@ -170,6 +171,23 @@ def test_it_lets_no_row_text_escape_to_the_logs_when_a_run_stops(northside, inta
     assert "Jane" not in caplog.text
     run.refresh_from_db()
     assert run.error == "Stopped after 1 rows: ValueError"
+
+
+def test_it_keeps_the_name_of_a_source_that_has_imported(northside, clinician, intake, manager):
+    """The name is the sender system of its referrals: renamed, the same file again would
+    import every referral a second time."""
+    content = csv_bytes([row(1, clinician)])
+    assert imported(northside, content, intake).created == 1
+    with pytest.raises(Conflict):
+        source_save(
+            name="Northside renamed", mapping=northside.mapping, actor=manager,
+            source_id=northside.pk,
+        )  # fmt: skip
+    assert imported(northside, content, intake).duplicate == 1
+    assert Referral.objects.count() == 1
+    # Its mapping can still be corrected.
+    source_save(name=northside.name, mapping=northside.mapping, actor=manager,
+                source_id=northside.pk)  # fmt: skip
 
 
 def test_it_leaves_a_run_held_by_a_live_worker_alone(northside, intake):

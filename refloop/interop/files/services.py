@@ -75,6 +75,15 @@ def source_save(*, name: str, mapping: dict, actor, source_id: int | None = None
         source = ImportSource.objects.filter(pk=source_id).first()
         if source is None:
             raise NotFound("No such import source.")
+        if name != source.name and source.runs.exists():
+            # Its name is the sender system its referrals are filed under: renamed, the same
+            # file would import everything twice, and a new source taking the old name would
+            # have its rows answered as resends of these referrals (and not imported).
+            raise Conflict(
+                "A source that has imported files keeps its name (it is how its referrals are "
+                "recognised when a file comes again).",
+                code="source_renamed",
+            )
     elif ImportSource.objects.filter(name__iexact=name).exists():
         raise Conflict("A source with that name exists already.", code="source_exists")
     source.name, source.mapping = name, mapping
