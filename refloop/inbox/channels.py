@@ -85,14 +85,16 @@ def message_arrivals(raw: bytes, *, fallback_id: str, recipient: str = "") -> li
     )
     arrivals = []
     for index, part in enumerate(message.iter_attachments(), start=1):
-        content = part.get_payload(decode=True) or b""
+        content = part.get_payload(decode=True)
+        filename = part.get_filename() or f"attachment-{index}"
+        if content is None:
+            # An attached e-mail (a forwarded referral) has no single payload: kept whole, as
+            # an .eml, rather than as an empty file with the referral in it lost.
+            inner = part.get_content() if part.get_content_type() == "message/rfc822" else part
+            content = inner.as_bytes()
+            filename = part.get_filename() or f"attachment-{index}.eml"
         arrivals.append(
-            Arrival(
-                provider_id=f"{key}#{index}",
-                filename=part.get_filename() or f"attachment-{index}",
-                content=content,
-                **common,
-            )
+            Arrival(provider_id=f"{key}#{index}", filename=filename, content=content, **common)
         )
     if not arrivals:
         arrivals.append(

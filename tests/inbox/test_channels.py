@@ -1,6 +1,7 @@
 """E-mail from a real IMAP server (a throwaway Dovecot) and files from a real drop folder."""
 
 import email.message
+import email.policy
 import imaplib
 import os
 import pwd
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from refloop.inbox.channels import Mailbox, drop_folder_poll, imap_poll
+from refloop.inbox.channels import Mailbox, drop_folder_poll, imap_poll, message_arrivals
 from refloop.inbox.models import InboxDocument
+from refloop.inbox.services import inbox_document_receive
 from tests.inbox.conftest import fax_tiff, three_page_pdf
 
 PASSWORD = "imap-test-password"
@@ -259,3 +261,20 @@ def test_it_keeps_another_message_that_reuses_a_message_id(dovecot):
     assert imap_poll(dovecot) == 1
     documents = list(InboxDocument.objects.order_by("pk"))
     assert [(d.filename, d.page_count) for d in documents] == [("a.pdf", 3), ("b.tif", 2)]
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_forwarded_email_attached_to_a_message_whole():
+    """A referral forwarded as an attachment (message/rfc822) has no payload of its own to
+    decode: it is kept as the .eml it is, its PDF inside, not as an empty file."""
+    pdf_bytes = three_page_pdf()
+    forwarded = _message("<inner@maple.example>", [("ref.pdf", pdf_bytes, "application/pdf")])
+    outer = _message("<outer@maple.example>")
+    outer.add_attachment(forwarded)
+    [arrival] = message_arrivals(outer.as_bytes(), fallback_id="x")
+    document, _ = inbox_document_receive(arrival=arrival)
+    assert document.size > 0 and document.filename == "attachment-1.eml"
+    with document.original.open("rb") as handle:
+        kept = email.message_from_bytes(handle.read(), policy=email.policy.default)
+    [pdf] = kept.iter_attachments()
+    assert pdf.get_filename() == "ref.pdf" and pdf.get_content() == pdf_bytes
