@@ -68,6 +68,9 @@ def message_arrivals(raw: bytes, *, fallback_id: str, recipient: str = "") -> li
     message_id = (message.get("Message-ID") or "").strip() or fallback_id
     if len(message_id) > 150:
         message_id = hashlib.sha1(message_id.encode()).hexdigest()
+    # The key also names the bytes: the same message read twice is one delivery, but another
+    # message reusing a Message-ID (a sender's bug, a forward, anyone) is kept, not dropped.
+    key = f"{message_id}:{hashlib.sha1(raw).hexdigest()[:16]}"
     sender = email.utils.parseaddr(str(message.get("From", "")))[1]
     received_at = _message_date(message)
     common = dict(
@@ -82,19 +85,21 @@ def message_arrivals(raw: bytes, *, fallback_id: str, recipient: str = "") -> li
     )
     arrivals = []
     for index, part in enumerate(message.iter_attachments(), start=1):
-        content = part.get_payload(decode=True) or b""
+        content = part.get_payload(decode=True)
+        filename = part.get_filename() or f"attachment-{index}"
+        if content is None:
+            # An attached e-mail (a forwarded referral) has no single payload: kept whole, as
+            # an .eml, rather than as an empty file with the referral in it lost.
+            inner = part.get_content() if part.get_content_type() == "message/rfc822" else part
+            content = inner.as_bytes()
+            filename = part.get_filename() or f"attachment-{index}.eml"
         arrivals.append(
-            Arrival(
-                provider_id=f"{message_id}#{index}",
-                filename=part.get_filename() or f"attachment-{index}",
-                content=content,
-                **common,
-            )
+            Arrival(provider_id=f"{key}#{index}", filename=filename, content=content, **common)
         )
     if not arrivals:
         arrivals.append(
             Arrival(
-                provider_id=f"{message_id}#0",
+                provider_id=f"{key}#0",
                 filename="message.eml",
                 content=raw,
                 error="The e-mail has no attachment; the message is kept as it came.",

@@ -240,12 +240,13 @@ def office_home(request):
     has_next = len(rows) > queries.PAGE
     rows = rows[: queries.PAGE]
     inbox = queries.office_messages(organization_id=org.pk)
-    if rows:
+    # The messages name their patients too, and their referrals need not be on this page.
+    shown = [(r.pk, r.patient_id) for r in rows]
+    shown += [(m.referral_id, m.referral.patient_id) for m in inbox if m.referral_id]
+    shown = list(dict.fromkeys(shown))  # each once, in the order shown
+    if shown:
         access_log_write_many(
-            request=request,
-            action=Action.LIST,
-            object_type="referral",
-            rows=[(r.pk, r.patient_id) for r in rows],
+            request=request, action=Action.LIST, object_type="referral", rows=shown
         )
     else:
         access_log_write(

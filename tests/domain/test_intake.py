@@ -106,6 +106,22 @@ def test_it_matches_the_patient_by_mrn(line, clinician, intake):
     assert Patient.objects.count() == 1
 
 
+def test_it_refuses_a_referral_whose_mrn_is_another_persons(line, clinician, intake):
+    """A sender's MRN may be its own numbering: the same MRN with another date of birth is not
+    our patient, and the referral is refused with the reason rather than filed on them."""
+    sub = with_patient(factories.submission(line=line, clinician=clinician), mrn="MRN-0042")
+    first = referral_receive(submission=sub, actor=intake).referral
+    other = with_patient(
+        factories.submission(line=factories.service_line("cardio", "Cardiology"), clinician=None),
+        mrn="MRN-0042",
+        first_name="Other",
+        birth_date=first.patient.birth_date.replace(year=1950),
+    )
+    with pytest.raises(DomainError, match="MRN belongs to a patient with another date of birth"):
+        referral_receive(submission=other, actor=intake)
+    assert Referral.objects.count() == 1 and Patient.objects.count() == 1
+
+
 def test_it_matches_the_patient_by_name_and_date_of_birth(line, clinician, intake):
     sub = factories.submission(line=line, clinician=clinician, last_name="Quarry")
     first = referral_receive(submission=sub, actor=intake).referral

@@ -332,3 +332,19 @@ def test_it_refuses_a_cancel_message_for_a_referral_it_does_not_know(client, wri
     assert issue["code"] == "not-found"
     assert issue["expression"] == ["Bundle.entry[1].resource.identifier"]
     assert "no referral of yours has the identifier 88888888" in issue["diagnostics"]
+
+
+def test_it_refuses_a_cancel_message_from_a_client_that_may_only_create(client, db):
+    """I14 cancels a referral: a client whose scopes allow creating referrals but not updating
+    them is refused (403), as a PUT revoking it would be, and the referral stays open."""
+    factories.service_line(code="rheumatology", name="Rheumatology")
+    api, key = fx.write_client()
+    api.scopes = "system/ServiceRequest.cr"
+    api.save(update_fields=["scopes"])
+    with override_settings(REFLOOP_FHIR_DEFAULT_SERVICE_LINES={api.client_id: "rheumatology"}):
+        assert post(client, "$process-message", key, completed_message()).status_code == 200
+    cancelled = completed_message()
+    cancelled["entry"][0]["resource"]["eventCoding"]["code"] = "I14"
+    response = post(client, "$process-message", key, cancelled)
+    assert response.status_code == 403, response.content
+    assert Referral.objects.get().state == "received"

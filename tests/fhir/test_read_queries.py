@@ -7,7 +7,7 @@ from refloop.core.models import AccessLogEntry
 from refloop.directory.models import Coverage
 from refloop.loop.models import ReportSent
 from tests import factories
-from tests.fhir.conftest import client_referral
+from tests.fhir.conftest import client_referral, make_api_client
 
 TYPES = (
     "ServiceRequest",
@@ -78,3 +78,24 @@ def test_it_logs_each_resource_shown_under_the_clients_id(api_client, client):
     assert {(e.username, e.patient_id, e.user_id) for e in entries} == {
         (f"fhir:{api.client_id}", referral.patient_id, None)
     }
+
+
+@pytest.mark.django_db
+def test_it_includes_only_the_types_the_clients_scopes_may_read(client):
+    """_include reads Patients too: a client whose scopes cover ServiceRequest alone gets the
+    referrals and no patient (name, birth date, address) through the back door."""
+    api, key = make_api_client(scopes="system/ServiceRequest.rs")
+    referral = client_referral(api)
+    response = client.get(
+        "/fhir/R4/ServiceRequest?_include=ServiceRequest:patient&_include=ServiceRequest:requester",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert response.status_code == 200
+    shown = [e["resource"]["resourceType"] for e in response.json()["entry"]]
+    assert shown == ["ServiceRequest"]
+    assert (
+        client.get(
+            f"/fhir/R4/Patient/{referral.patient_id}", HTTP_AUTHORIZATION=f"Bearer {key}"
+        ).status_code
+        == 403
+    )

@@ -159,10 +159,17 @@ def mixed(line, clinician, intake):
             patient=PatientData(
                 first_name="X",
                 last_name="Known",
-                birth_date=dt.date(1950, 1, 1),
+                birth_date=known.birth_date,
                 mrn="MRN-77",
                 member_id="M-1",
                 payer="Acme",
+            ),
+        ),  # fmt: skip
+        # The same MRN, another date of birth: another person (refused, never filed on theirs).
+        sub(
+            "A-10",
+            patient=PatientData(
+                first_name="Y", last_name="Other", birth_date=dt.date(1950, 1, 1), mrn="MRN-77"
             ),
         ),  # fmt: skip
         sub("A-5", referrer=ReferrerData(npi="1234567890", name="Dr Nobody")),  # bad check digit

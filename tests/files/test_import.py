@@ -1,6 +1,7 @@
 """Importing referrals from other systems' CSV and Excel files."""
 
 import datetime as dt
+import traceback
 
 import pytest
 from django.utils import timezone
@@ -8,11 +9,13 @@ from django.utils import timezone
 from refloop.core.errors import Conflict, DomainError
 from refloop.interop.files.models import ImportRun, QuarantinedRow
 from refloop.interop.files.services import (
+    ImportStopped,
     import_run_claim,
     import_run_process,
     import_start,
     quarantine_dismiss,
     quarantine_reimport,
+    source_save,
 )
 from refloop.referrals.enums import BlockerKind, Channel, EventKind, Priority, State
 from refloop.referrals.models import Referral
@@ -138,7 +141,7 @@ def test_it_resumes_an_interrupted_import_where_it_stopped(northside, clinician,
         if current.rows_done >= 6:
             raise Killed
 
-    with pytest.raises(Killed):
+    with pytest.raises(ImportStopped, match="Killed"):
         import_run_process(run_id=run.pk, chunk_size=3, on_chunk=die_after_two)
     run.refresh_from_db()
     assert (run.status, run.rows_done, run.created) == ("running", 6, 6)
@@ -148,6 +151,43 @@ def test_it_resumes_an_interrupted_import_where_it_stopped(northside, clinician,
     assert done.duplicate == 0
     assert Referral.objects.count() == 10
     assert QuarantinedRow.objects.count() == 1
+
+
+def test_it_lets_no_row_text_escape_to_the_logs_when_a_run_stops(northside, intake, caplog):
+    """An unexpected error's text may quote a row (a name, a date of birth): the run keeps its
+    type, and what escapes to the task runner (which logs it with its traceback) says no more."""
+    run = import_start(
+        source_id=northside.pk, filename="x.csv", content=csv_bytes([row(1)]), actor=intake,
+        queue=False,
+    )  # fmt: skip
+
+    def fail(current):
+        raise ValueError("Jane Quinn born 1961-06-15 at row 1")
+
+    with pytest.raises(ImportStopped) as stopped:
+        import_run_process(run_id=run.pk, on_chunk=fail)
+    logged = "".join(traceback.format_exception(stopped.value))  # as logger.exception writes it
+    assert "ValueError" in logged and "Jane" not in logged
+    assert "Jane" not in caplog.text
+    run.refresh_from_db()
+    assert run.error == "Stopped after 1 rows: ValueError"
+
+
+def test_it_keeps_the_name_of_a_source_that_has_imported(northside, clinician, intake, manager):
+    """The name is the sender system of its referrals: renamed, the same file again would
+    import every referral a second time."""
+    content = csv_bytes([row(1, clinician)])
+    assert imported(northside, content, intake).created == 1
+    with pytest.raises(Conflict):
+        source_save(
+            name="Northside renamed", mapping=northside.mapping, actor=manager,
+            source_id=northside.pk,
+        )  # fmt: skip
+    assert imported(northside, content, intake).duplicate == 1
+    assert Referral.objects.count() == 1
+    # Its mapping can still be corrected.
+    source_save(name=northside.name, mapping=northside.mapping, actor=manager,
+                source_id=northside.pk)  # fmt: skip
 
 
 def test_it_leaves_a_run_held_by_a_live_worker_alone(northside, intake):

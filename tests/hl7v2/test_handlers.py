@@ -1,8 +1,11 @@
 """Handlers beyond the conformance set: a revision (REF^I13), a cancel for a referral we never
 had, HL7's explicit null in an update, a booking for a referral not accepted yet."""
 
+import datetime as dt
+
 import pytest
 
+from refloop.directory.models import Patient
 from refloop.interop.hl7v2.models import Hl7Message
 from refloop.interop.hl7v2.services import message_receive
 from refloop.referrals.enums import Priority, State
@@ -46,11 +49,26 @@ def test_it_answers_a_second_cancel_as_done_already(partner):
 
 def test_it_clears_a_field_sent_as_an_explicit_null_and_keeps_an_absent_one(partner):
     patient = factories.patient(mrn="MRN12345", phone="(555) 010-9999", city="Old Town")
+    Patient.objects.filter(pk=patient.pk).update(  # the person ADT04-251 names
+        first_name="Jane", last_name="Doe", birth_date=dt.date(1978, 1, 1)
+    )
     raw = data("ADT04-251.hl7").replace(b"||||||||123456789", b'|||""||||||123456789')
     assert ack_of(message_receive(raw=raw))[0] == "AA"
     patient.refresh_from_db()
     assert patient.phone == ""  # PID-13 "" : cleared
     assert patient.city == "Old Town"  # PID-11 absent: kept
+
+
+def test_it_updates_no_one_when_the_mrn_names_another_person(partner):
+    """Same MRN, another name and date of birth (a sender's numbering, or a typo): our patient's
+    phone and address stay theirs, and the message says why nothing changed."""
+    patient = factories.patient(mrn="MRN12345", phone="(555) 010-9999", city="Old Town")
+    raw = data("ADT04-251.hl7").replace(b"||||||||123456789", b"|||(555) 010-7777||||||123456789")
+    code, _, text = ack_of(message_receive(raw=raw))
+    assert code == "AA" and "for a person to check" in text
+    patient.refresh_from_db()
+    assert (patient.phone, patient.city, patient.address) == ("(555) 010-9999", "Old Town", "")
+    assert Hl7Message.objects.order_by("-id").first().status == Hl7Message.Status.IGNORED
 
 
 def test_it_refuses_a_booking_for_a_referral_not_yet_accepted(partner):
@@ -64,9 +82,28 @@ def test_it_refuses_a_booking_it_cannot_place(partner):
     answer = message_receive(raw=data("SIU-S12-01.hl7"))
     code, _, text = ack_of(answer)
     assert code == "AE" and "No referral for this appointment" in text
+    # The message list shows the error and writes no access log: no patient identifier in it.
+    assert "PATID1234" not in Hl7Message.objects.get().error
 
 
 def test_it_files_the_referral_on_the_line_rf1_3_names(partner):
     medicine = factories.service_line(code="med", name="Internal medicine")
     message_receive(raw=data("REF-I12-01.hl7"))
     assert Referral.objects.get().service_line == medicine  # RF1-3 "Med", not the default
+
+
+def test_it_answers_a_row_processed_meanwhile_with_its_ack_and_does_not_run_it_again(partner):
+    """A resend on a second connection finds the row still unanswered while the first is being
+    processed (check, then act): once it gets the row it answers with the ACK already given,
+    and the booking is neither redone nor its outcome overwritten."""
+    from refloop.interop.hl7v2.services import message_process
+    from tests.hl7v2.conftest import accept
+
+    message_receive(raw=data("REF-I12-02.hl7"))
+    accept(Referral.objects.get())
+    first = message_receive(raw=data("SIU-S12-01.hl7"))
+    row = Hl7Message.objects.get(trigger="S12")
+    assert message_process(message_id=row.pk) == first
+    row.refresh_from_db()
+    assert (row.status, bytes(row.ack)) == (Hl7Message.Status.PROCESSED, first)
+    assert Referral.objects.get().appointments.count() == 1

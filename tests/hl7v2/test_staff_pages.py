@@ -135,3 +135,24 @@ def test_it_rejects_a_merge_and_changes_nothing(client, intake, partner):
     review.refresh_from_db()
     patient.refresh_from_db()
     assert review.status == MergeReview.Status.REJECTED and patient.mrn == "MR102"
+
+
+def test_it_refuses_a_merge_whose_records_changed_since_it_was_asked(intake, partner, gi_line):
+    """Queued: MR102 into MR101. Meanwhile MR102's record got another MRN (an identifier change
+    applied first): the queued merge no longer names it, and merging it anyway would join two
+    records nobody asked to join."""
+    from refloop.core.errors import DomainError
+    from refloop.interop.hl7v2.services import merge_review_decide
+
+    kept = factories.patient(mrn="MR101")
+    prior = factories.referral(line=gi_line).patient
+    prior.mrn = "MR102"
+    prior.save()
+    message_receive(raw=data("ADT-A47-01.hl7"))
+    review = MergeReview.objects.get()
+    Patient.objects.filter(pk=prior.pk).update(mrn="MR103")
+    with pytest.raises(DomainError, match="no longer has MRN MR102"):
+        merge_review_decide(review_id=review.pk, apply=True, actor=intake)
+    assert Referral.objects.get().patient_id == prior.pk and kept.referrals.count() == 0
+    review.refresh_from_db()
+    assert review.status == MergeReview.Status.PENDING

@@ -1,6 +1,7 @@
 """E-mail from a real IMAP server (a throwaway Dovecot) and files from a real drop folder."""
 
 import email.message
+import email.policy
 import imaplib
 import os
 import pwd
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from refloop.inbox.channels import Mailbox, drop_folder_poll, imap_poll
+from refloop.inbox.channels import Mailbox, drop_folder_poll, imap_poll, message_arrivals
 from refloop.inbox.models import InboxDocument
+from refloop.inbox.services import inbox_document_receive
 from tests.inbox.conftest import fax_tiff, three_page_pdf
 
 PASSWORD = "imap-test-password"
@@ -170,6 +172,10 @@ def _message(message_id: str, attachments=()) -> email.message.EmailMessage:
     return message
 
 
+def _message_id(document: InboxDocument) -> str:
+    return document.provider_id.rsplit(":", 1)[0]
+
+
 def _flags(mailbox: Mailbox, folder="INBOX") -> list[bytes]:
     with imaplib.IMAP4(mailbox.host, mailbox.port) as imap:
         imap.login(mailbox.user, mailbox.password)
@@ -194,10 +200,10 @@ def test_it_reads_each_attachment_of_a_message_then_marks_it_seen(dovecot):
     _append(dovecot, _message("<ref-2@maple.example>"))  # no attachment
     assert imap_poll(dovecot) == 2
     documents = list(InboxDocument.objects.order_by("provider_id"))
-    assert [(d.provider_id, d.page_count) for d in documents] == [
-        ("<ref-1@maple.example>#1", 3),
-        ("<ref-1@maple.example>#2", 2),
-        ("<ref-2@maple.example>#0", 0),
+    assert [(_message_id(d), d.provider_id[-2:], d.page_count) for d in documents] == [
+        ("<ref-1@maple.example>", "#1", 3),
+        ("<ref-1@maple.example>", "#2", 2),
+        ("<ref-2@maple.example>", "#0", 0),
     ]
     assert all(d.source == "email" and d.sender == "referrals@maple.example" for d in documents)
     assert "no attachment" in documents[2].error and documents[2].original
@@ -242,3 +248,33 @@ def test_it_moves_a_message_to_the_done_folder_when_told(dovecot):
         assert imap.select("INBOX", readonly=True)[1] == [b"0"]
         assert imap.select("Filed", readonly=True)[1] == [b"1"]
         imap.logout()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_another_message_that_reuses_a_message_id(dovecot):
+    """Message-IDs are the sender's to choose: a second, different message under one already
+    read is another referral, not a resend to drop (the first stays as it was)."""
+    pdf = ("a.pdf", three_page_pdf(), "application/pdf")
+    _append(dovecot, _message("<same@maple.example>", [pdf]))
+    assert imap_poll(dovecot) == 1
+    _append(dovecot, _message("<same@maple.example>", [("b.tif", fax_tiff(2), "image/tiff")]))
+    assert imap_poll(dovecot) == 1
+    documents = list(InboxDocument.objects.order_by("pk"))
+    assert [(d.filename, d.page_count) for d in documents] == [("a.pdf", 3), ("b.tif", 2)]
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_forwarded_email_attached_to_a_message_whole():
+    """A referral forwarded as an attachment (message/rfc822) has no payload of its own to
+    decode: it is kept as the .eml it is, its PDF inside, not as an empty file."""
+    pdf_bytes = three_page_pdf()
+    forwarded = _message("<inner@maple.example>", [("ref.pdf", pdf_bytes, "application/pdf")])
+    outer = _message("<outer@maple.example>")
+    outer.add_attachment(forwarded)
+    [arrival] = message_arrivals(outer.as_bytes(), fallback_id="x")
+    document, _ = inbox_document_receive(arrival=arrival)
+    assert document.size > 0 and document.filename == "attachment-1.eml"
+    with document.original.open("rb") as handle:
+        kept = email.message_from_bytes(handle.read(), policy=email.policy.default)
+    [pdf] = kept.iter_attachments()
+    assert pdf.get_filename() == "ref.pdf" and pdf.get_content() == pdf_bytes

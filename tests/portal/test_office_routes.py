@@ -120,3 +120,17 @@ def test_it_sends_the_report_to_the_portal_and_counts_opening_it_as_delivery(
     token = re.search(r"/r/ack/([\w-]+)/", sent.message.body).group(1)
     assert client.post(reverse("report_ack", args=[token])).status_code == 200
     assert ReportSent.objects.get(pk=sent.pk).acknowledged_at is not None
+
+
+def test_it_logs_the_patients_its_messages_name_though_their_referral_is_not_listed(
+    client, office_user, mine
+):
+    """The home page shows the latest messages (each naming its patient) whatever page of the
+    referral list is shown: each of those patients goes in the access log too."""
+    run_updates()
+    [update] = _portal(referral=mine)
+    client.force_login(office_user)
+    page = client.get(reverse("office_home"), {"page": 2}).content.decode()
+    assert "Okafor" in page  # the message, on a page listing no referral
+    logged = AccessLogEntry.objects.filter(user=office_user, object_type="referral")
+    assert [(e.object_id, e.patient_id) for e in logged] == [(str(mine.pk), mine.patient_id)]

@@ -15,6 +15,7 @@ from refloop.interop.fhir.params import BadParameter
 from refloop.interop.fhir.queries import FILTERS, context_load
 from refloop.interop.fhir.registry import KINDS
 from refloop.interop.fhir.resources import Context, directory, referrals
+from refloop.interop.fhir.scopes import scope_allows
 
 FORMATS = ("json", "application/fhir+json", "xml", "application/fhir+xml")
 
@@ -83,7 +84,8 @@ def search_bundle(*, client, search: Search, base_url: str) -> dict:
     rows = list(rows_q.select_related(*kind.related)[search.offset : search.offset + search.count])
     ctx = context_load(resource_type=search.resource_type, rows=rows, base_url=base_url)
     entries = [_entry(kind.render(row, ctx), base_url, "match") for row in rows]
-    entries += [_entry(r, base_url, "include") for r in _included(search, rows, ctx)]
+    included = [r for r in _included(search, rows, ctx) if _may_read(client, r["resourceType"])]
+    entries += [_entry(r, base_url, "include") for r in included]
     return {
         "resourceType": "Bundle",
         "type": "searchset",
@@ -91,6 +93,12 @@ def search_bundle(*, client, search: Search, base_url: str) -> dict:
         "link": _links(search, total, base_url),
         "entry": entries,
     }
+
+
+def _may_read(client, resource_type: str) -> bool:
+    # An _include is a read of another type: the client's scopes must allow that type too.
+    scopes = getattr(client, "granted", client.scopes)
+    return scope_allows(scopes=scopes, resource_type=resource_type, interaction="read")
 
 
 def _entry(resource: dict, base_url: str, mode: str) -> dict:

@@ -24,6 +24,9 @@ CONTENT_TYPES = {
     "parquet": "application/vnd.apache.parquet",
 }
 ROW_GROUP = 50_000
+# Text a spreadsheet would run as a formula (OWASP "CSV injection"): senders write our reasons,
+# names and notes, the public e-referral form included.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Line:
@@ -37,18 +40,26 @@ def csv_lines(dataset: Dataset) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield writer.writerow([c.name for c in dataset.columns])
     for row in dataset.rows:
-        yield writer.writerow([_text(v) for v in row])
+        yield writer.writerow([_csv_text(v) for v in row])
 
 
 def xlsx_file(dataset: Dataset):
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    def cell(value):
+        # openpyxl stores any text starting with "=" as a formula: keep text as text.
+        if isinstance(value, str) and value.startswith("="):
+            text = WriteOnlyCell(sheet, value=value)
+            text.data_type = "s"
+            return text
+        return _local(value)  # Excel has no time zones: times are written in the practice's
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(dataset.name)
     sheet.append([c.name for c in dataset.columns])
     for row in dataset.rows:
-        # Excel has no time zones: times are written in the practice's.
-        sheet.append([_local(v) for v in row])
+        sheet.append([cell(v) for v in row])
     handle = tempfile.TemporaryFile()  # noqa: SIM115  (the response closes it)
     book.save(handle)
     handle.seek(0)
@@ -83,6 +94,12 @@ def _text(value) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+def _csv_text(value) -> str:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value  # shown as typed, never evaluated
+    return _text(value)
 
 
 def _local(value):

@@ -53,6 +53,10 @@ CHUNK = 1000  # rows per transaction
 SOURCE_PERMISSION = "correct_event"
 
 
+class ImportStopped(Exception):
+    """A run stopped by an unexpected error (recorded on the run); says ids and the type only."""
+
+
 class LeaseLost(Exception):
     """Another worker took the run over (our lease ran out): stop, commit nothing more."""
 
@@ -71,6 +75,15 @@ def source_save(*, name: str, mapping: dict, actor, source_id: int | None = None
         source = ImportSource.objects.filter(pk=source_id).first()
         if source is None:
             raise NotFound("No such import source.")
+        if name != source.name and source.runs.exists():
+            # Its name is the sender system its referrals are filed under: renamed, the same
+            # file would import everything twice, and a new source taking the old name would
+            # have its rows answered as resends of these referrals (and not imported).
+            raise Conflict(
+                "A source that has imported files keeps its name (it is how its referrals are "
+                "recognised when a file comes again).",
+                code="source_renamed",
+            )
     elif ImportSource.objects.filter(name__iexact=name).exists():
         raise Conflict("A source with that name exists already.", code="source_exists")
     source.name, source.mapping = name, mapping
@@ -190,7 +203,11 @@ def import_run_process(
         ImportRun.objects.filter(pk=run_id, owner=owner).update(
             lease_until=None, error=f"Stopped after {run.rows_done} rows: {type(error).__name__}"
         )
-        raise
+        # Failed for the task runner too, which logs what escapes with its traceback: so not
+        # the error itself (nor chained to it), whose text may quote a row.
+        raise ImportStopped(
+            f"import run {run_id} stopped at row {run.rows_done}: {type(error).__name__}"
+        ) from None
     return ImportRun.objects.get(pk=run_id)
 
 

@@ -150,6 +150,16 @@ def _run(handler, context: Context, message: Hl7Message) -> bytes:
     for attempt in (1, 2):
         try:
             with transaction.atomic():
+                # A resend on another connection while this one is still being processed finds
+                # the row unanswered too: the row lock makes it wait, then answer with our ACK.
+                ack = (
+                    Hl7Message.objects.select_for_update()
+                    .filter(pk=message.pk)
+                    .values_list("ack", flat=True)
+                    .first()
+                )
+                if ack:
+                    return bytes(ack)
                 return _finish(message, context.header, outcome=handler(context))
         except IntegrityError:
             if attempt == 2:
@@ -238,6 +248,15 @@ def merge_review_decide(*, review_id: int, apply: bool, actor, note: str = "") -
 
 def _merge_apply(review: MergeReview) -> str:
     prior, surviving = review.prior_patient, review.surviving_patient
+    for patient, mrn in ((prior, review.prior_mrn), (surviving, review.surviving_mrn)):
+        if patient is not None and patient.mrn != mrn:
+            # Another change (an identifier change or merge applied since) moved the MRN: these
+            # may no longer be the records the feed meant. Never merge on a stale match.
+            raise DomainError(
+                f"Patient {patient.pk} no longer has MRN {mrn}: the records changed since this "
+                "merge was asked for. Reject it and check both records.",
+                code="merge_stale",
+            )
     if prior is None:
         return f"No patient had MRN {review.prior_mrn} here: nothing to change."
     if surviving is None or surviving.pk == prior.pk:

@@ -47,6 +47,7 @@ from refloop.referrals.models import (
     ReferralEvent,
 )
 from refloop.referrals.services.intake import (
+    MRN_ELSEWHERE,
     PatientData,
     ReferralSubmission,
     ReferrerData,
@@ -180,9 +181,12 @@ class _Batch:
     def _patients_load(self, given: list[PatientData]) -> None:
         """The patients the batch may match, as ids by MRN and by name and date of birth."""
         mrns = {p.mrn for p in given if p.mrn}
-        self.by_mrn: dict[str, int] = dict(
-            Patient.objects.filter(mrn__in=mrns).values_list("mrn", "pk")
-        )
+        self.by_mrn: dict[str, int] = {}
+        self.born: dict[int, object] = {}  # patient id -> date of birth, for an MRN's check
+        for mrn, pk, born in Patient.objects.filter(mrn__in=mrns).values_list(
+            "mrn", "pk", "birth_date"
+        ):
+            self.by_mrn[mrn], self.born[pk] = pk, born
         births = {p.birth_date for p in given}
         lasts = {p.last_name.strip().lower() for p in given}
         self.by_name: dict[tuple, int] = {}
@@ -232,6 +236,10 @@ class _Batch:
         if submission.sender_reference and key in self.sent:
             return BulkReceived(self.sent[key], False)
         received_at = submission.received_at or self.now
+        given = submission.patient
+        by_mrn = self.by_mrn.get(given.mrn) if given.mrn else None
+        if by_mrn is not None and self.born[by_mrn] != given.birth_date:
+            return BulkReceived(None, False, problem=MRN_ELSEWHERE)
         patient_id = self._patient(submission.patient)
         clinician, organization = self._referrer(submission.referrer)
         line_id = submission.service_line_id
@@ -279,6 +287,7 @@ class _Batch:
             self.patients.append({"id": patient_id, **fields})
             if fields["mrn"]:
                 self.by_mrn[fields["mrn"]] = patient_id
+                self.born[patient_id] = fields["birth_date"]
             self.by_name.setdefault(
                 _name_key(fields["first_name"], fields["last_name"], fields["birth_date"]),
                 patient_id,

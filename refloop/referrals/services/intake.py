@@ -395,11 +395,21 @@ def referrer_text(referrer: ReferrerData) -> str:
     return " · ".join(p for p in parts if p)[:300]
 
 
+# A sender's MRN may be its own numbering: never file a referral on another person. The MRN is
+# not repeated: this text is shown on lists that write no access log (HL7 messages).
+MRN_ELSEWHERE = (
+    "The MRN belongs to a patient with another date of birth here: check the MRN and the date "
+    "of birth."
+)
+
+
 def patient_match(data: PatientData) -> Patient:
     """Same MRN, or same name and date of birth, is the same patient; otherwise a new one."""
     patient = None
     if data.mrn:
         patient = Patient.objects.filter(mrn=data.mrn).first()
+        if patient is not None and patient.birth_date != data.birth_date:
+            raise DomainError(MRN_ELSEWHERE, code="mrn_mismatch")
     if patient is None:
         patient = Patient.objects.filter(
             first_name__iexact=data.first_name.strip(),

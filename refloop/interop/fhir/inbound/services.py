@@ -20,6 +20,7 @@ from refloop.interop.fhir.inbound.parse import resource_parse
 from refloop.interop.fhir.inbound.problems import Issue, Rejected, reject
 from refloop.interop.fhir.inbound.references import Resources
 from refloop.interop.fhir.models import FhirSubmission
+from refloop.interop.fhir.scopes import scope_require
 from refloop.referrals.enums import OPEN_STATES, CancelReason, Channel, State
 from refloop.referrals.models import Referral
 from refloop.referrals.services import document_add, referral_receive, referral_revise
@@ -334,6 +335,8 @@ def message_receive(*, bundle, client) -> tuple[Received, object, list[str]]:
             resources=resources, service_request=service_request, client=client
         )
         return _receive(placed, client), header, unread
+    # Revising or cancelling changes a referral: the update a PUT would need, not create alone.
+    scope_require(client=client, resource_type="ServiceRequest", interaction="update")
     referral = _referral_named(resources, service_request, client)
     if event == "I14":
         said = _revoke(referral, CancelReason.REFERRER_WITHDREW, service_request)

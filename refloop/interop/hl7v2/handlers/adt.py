@@ -24,9 +24,30 @@ IGNORED = {
 
 
 def update(context: Context) -> Outcome:
-    """A01, A04, A08, A31: contact details for a patient we already have (by PID-3 MRN)."""
+    """A01, A04, A08, A31: contact details for a patient we already have (by PID-3 MRN). Only
+    when the name and date of birth agree too: an MRN is a sender's number, and another person's
+    phone or address on our patient sends their letters and calls to a stranger."""
     reader = context.reader
     data = patient_data(reader)
+    patient = Patient.objects.filter(mrn=data.mrn).first() if data.mrn else None
+    if patient is None:
+        return ignored(f"No patient with MRN '{data.mrn}' here; an ADT does not create one.")
+    differs = [
+        label
+        for label, ours, theirs in (
+            (
+                "name",
+                (patient.first_name.casefold(), patient.last_name.casefold()),
+                (data.first_name.casefold(), data.last_name.casefold()),
+            ),
+            ("date of birth", patient.birth_date, data.birth_date),
+        )
+        if ours != theirs
+    ]
+    if differs:
+        return ignored(
+            f"MRN of patient {patient.pk}, another {' and '.join(differs)}: for a person to check."
+        )
     changes = {}
     if reader.raw_value("PID", 13) == NULL:
         changes["phone"] = ""  # an explicit null clears it; an absent field keeps ours
@@ -40,22 +61,10 @@ def update(context: Context) -> Outcome:
         )
     if reader.get("PID", 15):
         changes["preferred_language"] = data.preferred_language
-    changed = patient_update_from_sender(mrn=data.mrn, changes=changes)
-    if changed is None:
-        return ignored(f"No patient with MRN '{data.mrn}' here; an ADT does not create one.")
-    patient = Patient.objects.get(mrn=data.mrn)
-    differs = [
-        label
-        for label, ours, theirs in (
-            ("name", (patient.first_name, patient.last_name), (data.first_name, data.last_name)),
-            ("date of birth", patient.birth_date, data.birth_date),
-        )
-        if ours != theirs
-    ]
-    note = f" Not changed, for a person to check: {', '.join(differs)}." if differs else ""
+    changed = patient_update_from_sender(mrn=data.mrn, changes=changes) or []
     if not changed:
-        return ignored(f"Patient {patient.pk}: nothing new.{note}")
-    return Outcome(True, f"Patient updated (id {patient.pk}): {', '.join(changed)}.{note}")
+        return ignored(f"Patient {patient.pk}: nothing new.")
+    return Outcome(True, f"Patient updated (id {patient.pk}): {', '.join(changed)}.")
 
 
 def merge(context: Context) -> Outcome:

@@ -177,8 +177,9 @@ def _by_patient(context: Context) -> Referral:
         ).first()
     if patient is None:
         raise Hl7Problem(
+            # The MRN is not quoted: this text is listed on a page that writes no access log.
             "No referral for this appointment: SCH-1/SCH-2/SCH-26 are unknown here and no "
-            f"patient matches PID-3 '{mrn}' or PID-5/PID-7.",
+            "patient matches PID-3 or PID-5/PID-7.",
             code="204",
             location="PID^1^3",
         )
