@@ -216,6 +216,11 @@ REFLOOP_HL7_BACKEND = os.environ.get(
 # outbound MLLP connection waits for the partner's ACK.
 REFLOOP_HL7_HOST = os.environ.get("REFLOOP_HL7_HOST", "127.0.0.1")
 REFLOOP_HL7_PORT = int(os.environ.get("REFLOOP_HL7_PORT", "2575"))
+# MLLP has no sign-in: the listener takes connections only from these addresses or networks
+# (comma separated; the partners' interface engines, or the VPN they come through).
+REFLOOP_HL7_ALLOWED_SOURCES = os.environ.get(
+    "REFLOOP_HL7_ALLOWED_SOURCES", "127.0.0.1/32,::1/128"
+).split(",")
 REFLOOP_HL7_TIMEOUT = float(os.environ.get("REFLOOP_HL7_TIMEOUT", "10"))
 # Answering each sender in its own standard: each function takes a referral and returns the
 # loop.services.referrer.Route back to the system or office that sent it, or None (then the

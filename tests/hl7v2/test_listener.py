@@ -1,6 +1,7 @@
 """The MLLP listener on a real TCP socket (port 0), with real MLLP framing: ACK codes, the raw
 message committed before the ACK, a resend answered with its original ACK, sloppy senders."""
 
+import asyncio
 import socket
 
 import pytest
@@ -150,3 +151,16 @@ def test_it_drops_a_connection_that_does_not_speak_mllp(listener):
         sock.sendall(b"MSH|no start block\x1c\r")
         assert sock.recv(100) == b""  # closed, nothing stored
     assert not Hl7Message.objects.exists()
+
+
+def test_it_takes_connections_only_from_allowed_sources(partner, settings):
+    # MLLP has no sign-in: a sender outside the partners' networks is not even read.
+    settings.REFLOOP_HL7_ALLOWED_SOURCES = ["10.20.0.0/16"]
+    with (
+        ListenerThread(workers=1) as running,
+        pytest.raises((asyncio.IncompleteReadError, ConnectionError)),
+    ):
+        mllp_send("127.0.0.1", running.port, [data("REF-I12-01.hl7")])
+
+    assert not Hl7Message.objects.exists()
+    assert not Referral.objects.exists()

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
 from django.db import connections
 from hl7.mllp import InvalidBlockError, open_hl7_connection, start_hl7_server
 
@@ -36,6 +38,18 @@ def _handle(block: bytes) -> bytes:
         raise
 
 
+def sources_allowed() -> list:
+    return [ipaddress.ip_network(n.strip()) for n in settings.REFLOOP_HL7_ALLOWED_SOURCES if n]
+
+
+def source_allowed(address: str, networks: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    return any(ip in network for network in networks if ip.version == network.version)
+
+
 def _close_thread_connections(barrier: threading.Barrier) -> None:
     # Every worker thread waits at the barrier, so each one closes its own connection.
     with contextlib.suppress(threading.BrokenBarrierError):
@@ -48,6 +62,7 @@ class Listener:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int = 16, reuse_port=False):
         self.host, self.port, self.reuse_port = host, port, reuse_port
+        self.allowed = sources_allowed()
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hl7")
         self.server = None
 
@@ -62,6 +77,12 @@ class Listener:
 
     async def _client(self, reader, writer) -> None:
         loop = asyncio.get_running_loop()
+        peer = writer.get_extra_info("peername")
+        if not source_allowed(peer[0] if peer else "", self.allowed):
+            # MLLP has no sign-in: who may send is who can connect (partners' addresses).
+            log.warning("hl7 connection refused from %s (not an allowed source)", peer and peer[0])
+            writer.close()
+            return
         try:
             while True:
                 try:
@@ -158,6 +179,10 @@ def _run(coroutine):
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:
         return asyncio.run(coroutine)
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
