@@ -7,6 +7,7 @@ clock. Durations are computed day by day, so a span of a year costs a few hundre
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -108,3 +109,11 @@ def practice_calendar() -> BusinessCalendar:
     from refloop.core.models import Closure
 
     return BusinessCalendar(closures=frozenset(Closure.objects.values_list("date", flat=True)))
+
+
+def calendar_memoized(calendar: BusinessCalendar) -> BusinessCalendar:
+    """The same calendar and rules, with its per-day answers remembered: a bulk load asks about
+    the same few hundred days a million times."""
+    calendar.is_business_day = functools.cache(calendar.is_business_day)
+    calendar._window = functools.cache(calendar._window)
+    return calendar

@@ -15,17 +15,17 @@ flat: a million referrals load into PostgreSQL as well.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import time
 from dataclasses import dataclass
 
 from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from refloop.access.models import Appointment, Authorization
+from refloop.core.bulk import RowWriter
 from refloop.demo.channels import channels_receive
 from refloop.demo.files import demo_files_write
 from refloop.demo.generator import Ids, Story, World, story_tell
@@ -49,7 +49,6 @@ from refloop.referrals.models import (
 DEFAULT_REFERRALS = 25_000
 DEFAULT_SEED = 2024
 CHUNK = 2000  # referrals per transaction
-BATCH = 2000  # rows per statement
 ID_TABLES = {"patient": Patient, "referral": Referral, "document": Document,
              "appointment": Appointment}  # fmt: skip
 
@@ -134,18 +133,8 @@ def _sequences_reset() -> None:
                 cursor.execute(sql)
 
 
-class Writer:
-    """Inserts rows given as dicts (or model instances) keyed by attname, in column order.
-
-    PostgreSQL gets one COPY per table and chunk, fed row by row so memory stays flat; psycopg
-    adapts the values itself (aware datetimes, dates, booleans, None as NULL), and JSON goes as
-    text. SQLite gets `executemany` in batches, with Django's own value adaptation.
-    """
-
-    def __init__(self):
-        self._plans: dict[tuple, tuple] = {}
-        self._copy = connection.vendor == "postgresql"
-        self._empty_json = "{}" if self._copy else connection.ops.adapt_json_value({}, None)
+class Writer(RowWriter):
+    """The demo's chunks of stories, each in one transaction (core.bulk.RowWriter writes)."""
 
     def chunk_write(self, stories: list[Story], patients) -> int:
         """One chunk of stories in one transaction; returns the number of events."""
@@ -166,73 +155,3 @@ class Writer:
             self.insert(cursor, ReportSent, [r for s in stories for r in s.reports])
             self.insert(cursor, Authorization, [a for s in stories for a in s.authorizations])
         return len(events)
-
-    def insert(self, cursor, model, rows, *, with_id: bool = False, objects: bool = False):
-        if not rows:
-            return
-        sql, names, adapters = self._plan(model, with_id)
-        if objects:
-            get = lambda row: tuple(getattr(row, name) for name in names)  # noqa: E731
-        else:
-            # A dict row names what the story set; the rest take the field's default, as
-            # Model(**fields) would.
-            defaults = self._defaults(model, names)
-            get = lambda row: tuple(row.get(n, defaults[n]) for n in names)  # noqa: E731
-        if self._copy:
-            # cursor.cursor is psycopg's own cursor, under Django's wrapper: same transaction.
-            with cursor.cursor.copy(sql) as copy:
-                for row in rows:
-                    value = get(row)
-                    if adapters:
-                        value = list(value)
-                        for index, adapt in adapters:
-                            value[index] = adapt(value[index])
-                    copy.write_row(value)
-            return
-        values = []
-        for row in rows:
-            value = list(get(row))
-            for index, adapt in adapters:
-                value[index] = adapt(value[index])
-            values.append(value)
-        for start in range(0, len(values), BATCH):
-            cursor.executemany(sql, values[start : start + BATCH])
-
-    def _defaults(self, model, names):
-        by_attname = {f.attname: f for f in model._meta.concrete_fields}
-        return {name: by_attname[name].get_default() for name in names}
-
-    def _plan(self, model, with_id: bool):
-        key = (model, with_id)
-        if key not in self._plans:
-            fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
-            quote = connection.ops.quote_name
-            table = quote(model._meta.db_table)
-            columns = ", ".join(quote(f.column) for f in fields)
-            if self._copy:
-                sql = f"COPY {table} ({columns}) FROM STDIN"
-            else:
-                sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
-            adapters = [
-                (i, adapt) for i, f in enumerate(fields) if (adapt := self._adapter(f)) is not None
-            ]
-            self._plans[key] = (sql, [f.attname for f in fields], adapters)
-        return self._plans[key]
-
-    def _adapter(self, field):
-        ops = connection.ops
-        if isinstance(field, models.JSONField):
-            empty = self._empty_json
-            if self._copy:
-                # COPY's text format takes the JSON text as is; json.dumps is what Django sends.
-                return lambda v: empty if not v and isinstance(v, dict) else json.dumps(v)
-            return lambda v: (
-                empty if not v and isinstance(v, dict) else ops.adapt_json_value(v, None)
-            )
-        if self._copy:
-            return None  # psycopg adapts dates and aware datetimes itself
-        if isinstance(field, models.DateTimeField):
-            return lambda v: None if v is None else ops.adapt_datetimefield_value(v)
-        if isinstance(field, models.DateField):
-            return lambda v: None if v is None else ops.adapt_datefield_value(v)
-        return None

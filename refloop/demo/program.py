@@ -4,12 +4,11 @@ closures. Small tables, written with plain bulk inserts before the referrals."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import random
 from dataclasses import dataclass, field
 
-from refloop.core.calendar import BusinessCalendar
+from refloop.core.calendar import BusinessCalendar, calendar_memoized
 from refloop.core.models import Closure
 from refloop.demo import catalogue as cat
 from refloop.directory.enums import OrganizationKind, TargetKind, TargetUnit
@@ -80,14 +79,6 @@ class Program:
     plans: list[tuple[str, str, float, bool]]
     calendar: BusinessCalendar
     facilities: list[Organization] = field(default_factory=list)
-
-
-def calendar_memoized(calendar: BusinessCalendar) -> BusinessCalendar:
-    """The same calendar and rules, with its per-day answers remembered: the demo asks about the
-    same few hundred days a million times."""
-    calendar.is_business_day = functools.cache(calendar.is_business_day)
-    calendar._window = functools.cache(calendar._window)
-    return calendar
 
 
 def npi_make(prefix: str, n: int) -> str:

@@ -7,7 +7,7 @@ patient matched by MRN or name and date of birth (or made), the referrer matched
 other open referrals of the patient to the same line noted as possible duplicates, then the
 received event, the checklist, the first blockers and the clocks (`ClockBook`, as the services
 and the demo generator keep them). What differs is only how: the lookups are one query per kind
-for the whole batch, and the rows go in through the demo loader's `Writer` (one COPY per table
+for the whole batch, and the rows go in through core.bulk's `RowWriter` (one COPY per table
 on PostgreSQL, executemany on SQLite), with ids reserved up front so nothing is read back.
 
 A refused submission writes nothing and comes back with its problem, so the caller can keep it
@@ -24,7 +24,8 @@ from django.db.models import Max
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from refloop.core.calendar import practice_calendar
+from refloop.core.bulk import RowWriter
+from refloop.core.calendar import calendar_memoized, practice_calendar
 from refloop.core.errors import DomainError
 from refloop.directory.models import (
     ChecklistTemplateItem,
@@ -170,10 +171,8 @@ class _Batch:
             self.targets.setdefault((row.service_line_id, row.priority), {})[row.kind] = (
                 clocks.Target(row.kind, row.amount, row.unit)
             )
-        # Imported lazily (see _write). The same calendar, its per-day answers remembered: a
-        # batch asks about the same few days thousands of times.
-        from refloop.demo.program import calendar_memoized
-
+        # The same calendar, its per-day answers remembered: a batch asks about the same few
+        # days thousands of times.
         self.calendar = calendar_memoized(practice_calendar())
         self.patient_ids = _IdBlock(Patient, block=len(subs))
         self.referral_ids = _IdBlock(Referral, block=len(subs))
@@ -374,10 +373,7 @@ class _Batch:
     # -- after: the rows, one statement per table -----------------------------------------------
 
     def _write(self) -> None:
-        # Imported lazily: the loader's module pulls in apps that import this package.
-        from refloop.demo.loader import Writer
-
-        writer = Writer()
+        writer = RowWriter()
         with connection.cursor() as cursor:
             writer.insert(cursor, Patient, self.patients, with_id=True)
             writer.insert(cursor, Coverage, self.coverages)
