@@ -2,7 +2,7 @@
 
 import pytest
 
-from refloop.core.errors import DomainError, NotAllowed
+from refloop.core.errors import DomainError, NotAllowed, NotFound
 from refloop.referrals.enums import CancelReason, EventKind, Priority, State
 from refloop.referrals.services import referral_revise, referral_transition
 from tests import factories
@@ -59,3 +59,8 @@ def test_it_lets_only_intake_revise_for_a_sender(referral, liaison, intake):
         referral_revise(referral_id=referral.pk, actor=liaison, reason="Other")
 
     referral_revise(referral_id=referral.pk, actor=intake, reason="Worse at night")
+
+
+def test_it_says_when_there_is_no_such_referral(db):
+    with pytest.raises(NotFound):
+        referral_revise(referral_id=987654, actor=None, reason="Anything")

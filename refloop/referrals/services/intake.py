@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from refloop.core.errors import DomainError
+from refloop.core.errors import DomainError, NotFound
 from refloop.directory.models import Clinician, Coverage, Organization, Patient, ServiceLine
 from refloop.directory.validators import validate_icd10cm, validate_npi
 from refloop.referrals import clocks
@@ -297,7 +297,7 @@ def referral_revise(
     """The sender revised its referral (an HL7 REF^I13, a FHIR ServiceRequest update): what it may
     change is what it told us. Only an open referral can be revised; a revision that changes
     nothing writes nothing. The clocks keep the targets they started with: the sender changing
-    its mind about priority does not move the deadline already promised (noted in the event)."""
+    its mind about priority does not move a deadline already running."""
     require(actor, "receive_referral")
     changes = {}
     if priority is not None and priority not in Priority.values:
@@ -307,7 +307,9 @@ def referral_revise(
             validate_icd10cm(code)
         except ValidationError as exc:
             raise DomainError(" ".join(exc.messages), code="invalid_submission") from exc
-    referral = Referral.objects.get(pk=referral_id)
+    referral = Referral.objects.filter(pk=referral_id).first()
+    if referral is None:
+        raise NotFound("No such referral.")
     if referral.state not in OPEN_STATES:
         raise DomainError(
             f"{referral.number} is {referral.get_state_display().lower()}; it cannot be revised.",
