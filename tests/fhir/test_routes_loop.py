@@ -8,16 +8,16 @@ from refloop.loop.services import records_request
 from refloop.loop.services.updates import status_update_send
 from refloop.messaging.enums import MessageChannel
 from refloop.messaging.models import OutboundMessage
-from refloop.referrals.enums import EventKind, State
-from refloop.referrals.services import referral_transition
+from refloop.referrals.enums import EventKind
 from tests.fhir.conftest import client_referral
 
 
-def test_it_sends_no_status_message_to_a_client_that_reads_the_task(api_client, triage):
+def test_it_sends_no_status_message_to_a_client_that_reads_the_task(api_client):
     client, _ = api_client
     referral = client_referral(client)
-    referral_transition(referral_id=referral.pk, to_state=State.TRIAGE, actor=triage)
-    event = referral.events.get(kind=EventKind.STATE_CHANGED, to_state=State.TRIAGE)
+    referral.referring_clinician.fax = "(555) 010-2000"  # a fax would be used if the rule broke
+    referral.referring_clinician.save()
+    event = referral.events.get(kind=EventKind.RECEIVED)  # "received" is told to referrers
 
     assert status_update_send(event=event, now=timezone.now()) is False
     assert not OutboundMessage.objects.filter(referral=referral).exists()
