@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "refloop.loop",
     "refloop.messaging",
     "refloop.alerts",
+    "refloop.analytics",
     "refloop.inbox",
     "refloop.web",
     "refloop.portal",
