@@ -10,7 +10,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from refloop.core.errors import DomainError, NotFound
-from refloop.directory.models import Clinician, Coverage, Organization, Patient, ServiceLine
+from refloop.directory.models import (
+    ChecklistTemplateItem,
+    Clinician,
+    Coverage,
+    Organization,
+    Patient,
+    ServiceLine,
+)
 from refloop.directory.validators import validate_icd10cm, validate_npi
 from refloop.referrals import clocks
 from refloop.referrals.enums import (
@@ -23,7 +30,13 @@ from refloop.referrals.enums import (
     Priority,
     State,
 )
-from refloop.referrals.models import ChecklistItem, Document, Referral, ReferralBlocker
+from refloop.referrals.models import (
+    ChecklistItem,
+    Document,
+    Referral,
+    ReferralBlocker,
+    ReferralEvent,
+)
 from refloop.referrals.services.documents import (
     IncomingDocument,
     document_check,
@@ -164,11 +177,15 @@ def _resent(submission: ReferralSubmission) -> Referral | None:
 
 def _receive(submission: ReferralSubmission, actor) -> ReceiveResult:
     received_at = submission.received_at or timezone.now()
-    patient = patient_match(submission.patient)
+    patient, new_patient = patient_match(submission.patient)
     clinician, organization = referrer_match(submission.referrer)
-    duplicates = list(
-        Referral.objects.filter(
-            patient=patient, service_line_id=submission.service_line_id, state__in=OPEN_STATES
+    duplicates = (
+        []
+        if new_patient
+        else list(
+            Referral.objects.filter(
+                patient=patient, service_line_id=submission.service_line_id, state__in=OPEN_STATES
+            )
         )
     )
     referral = Referral.objects.create(
@@ -201,31 +218,53 @@ def _receive(submission: ReferralSubmission, actor) -> ReceiveResult:
 
 def referral_start(*, referral: Referral, actor, documents: list[Document], details: dict) -> None:
     """What every new referral gets: the received event, its checklist ticked by the documents it
-    came with, its first blockers and its clocks."""
-    received_at = referral.received_at
-    event_append(
-        referral=referral,
-        kind=EventKind.RECEIVED,
-        actor=actor,
-        occurred_at=received_at,
-        to_state=State.RECEIVED,
-        code=referral.channel,
-        details=details,
-    )
-    ChecklistItem.objects.bulk_create(
-        ChecklistItem(referral=referral, name=item.name, document_kind=item.document_kind)
-        for item in referral.service_line.checklist.all()
-    )
-    for document in documents:
-        checklist_match_quiet(referral, document)
-    records_missing = referral.checklist.filter(status=ChecklistStatus.REQUIRED).exists()
+    came with, its first blockers and its clocks. Worked out in memory and written one INSERT per
+    table: a new referral is the hot path of every way in."""
+    at = referral.received_at
+    checklist = _checklist_ticked(referral, documents)
+    ChecklistItem.objects.bulk_create(checklist)
     blockers = initial_blocker_kinds(
-        records_missing=records_missing, clinician=referral.referring_clinician
+        records_missing=any(item.status == ChecklistStatus.REQUIRED for item in checklist),
+        clinician=referral.referring_clinician,
     )
-    _open_initial_blockers(referral, blockers, received_at, actor)
+    ReferralBlocker.objects.bulk_create(
+        ReferralBlocker(referral=referral, kind=kind, opened_at=at) for kind in blockers
+    )
+    received = ReferralEvent(kind=EventKind.RECEIVED, to_state=State.RECEIVED,
+                             code=referral.channel, details=details)  # fmt: skip
+    opened = [ReferralEvent(kind=EventKind.BLOCKER_OPENED, code=kind) for kind in blockers]
+    ReferralEvent.objects.bulk_create(
+        _stamped(event, referral=referral, actor=actor, at=at) for event in [received, *opened]
+    )
+    referral.open_blocker_count = len(blockers)
     book = clock_book_load(referral, new=True)
-    clocks_start(book, at=received_at, blockers=blockers)
-    clock_book_save(referral, book)
+    clocks_start(book, at=at, blockers=blockers)
+    clock_book_save(referral, book, also=("open_blocker_count",))
+
+
+def _checklist_ticked(referral: Referral, documents: list[Document]) -> list[ChecklistItem]:
+    """The service line's checklist, each document ticking the first item of its kind."""
+    items = [
+        ChecklistItem(referral=referral, name=name, document_kind=kind)
+        for name, kind in ChecklistTemplateItem.objects.filter(
+            service_line_id=referral.service_line_id
+        ).values_list("name", "document_kind")
+    ]
+    for document in documents:
+        for item in items:
+            if item.status == ChecklistStatus.REQUIRED and item.document_kind == document.kind:
+                item.status, item.document, item.updated_at = (
+                    ChecklistStatus.RECEIVED,
+                    document,
+                    timezone.now(),
+                )
+                break
+    return items
+
+
+def _stamped(event: ReferralEvent, *, referral, actor, at) -> ReferralEvent:
+    event.referral, event.actor, event.occurred_at = referral, actor, at
+    return event
 
 
 def clocks_start(book: clocks.ClockBook, *, at: dt.datetime, blockers: list[str]) -> None:
@@ -353,20 +392,6 @@ REDIRECT_KEEPS = (
 )
 
 
-def checklist_match_quiet(referral: Referral, document) -> None:
-    """At intake the checklist is ticked silently; the blockers are opened once, after."""
-    item = referral.checklist.filter(
-        status=ChecklistStatus.REQUIRED, document_kind=document.kind
-    ).first()
-    if item:
-        item.status, item.document, item.updated_at = (
-            ChecklistStatus.RECEIVED,
-            document,
-            timezone.now(),
-        )
-        item.save()
-
-
 def initial_blocker_kinds(*, records_missing: bool, clinician: Clinician | None) -> list[str]:
     blockers = []
     if records_missing:
@@ -374,18 +399,6 @@ def initial_blocker_kinds(*, records_missing: bool, clinician: Clinician | None)
     if clinician is None or not clinician.verified:
         blockers.append(BlockerKind.REFERRER_NOT_VERIFIED)
     return blockers
-
-
-def _open_initial_blockers(referral, kinds, at, actor) -> None:
-    ReferralBlocker.objects.bulk_create(
-        ReferralBlocker(referral=referral, kind=kind, opened_at=at) for kind in kinds
-    )
-    for kind in kinds:
-        event_append(
-            referral=referral, kind=EventKind.BLOCKER_OPENED, actor=actor, occurred_at=at, code=kind
-        )
-    referral.open_blocker_count = len(kinds)
-    Referral.objects.filter(pk=referral.pk).update(open_blocker_count=len(kinds))
 
 
 def referrer_text(referrer: ReferrerData) -> str:
@@ -405,8 +418,9 @@ MRN_ELSEWHERE = (
 )
 
 
-def patient_match(data: PatientData) -> Patient:
-    """Same MRN, or same name and date of birth, is the same patient; otherwise a new one."""
+def patient_match(data: PatientData) -> tuple[Patient, bool]:
+    """Same MRN, or same name and date of birth, is the same patient; otherwise a new one (and
+    True: a new patient has no coverage and no open referral to look up)."""
     patient = None
     if data.mrn:
         patient = Patient.objects.filter(mrn=data.mrn).first()
@@ -418,13 +432,16 @@ def patient_match(data: PatientData) -> Patient:
             last_name__iexact=data.last_name.strip(),
             birth_date=data.birth_date,
         ).first()
-    if patient is None:
+    created = patient is None
+    if created:
         patient = Patient.objects.create(**patient_fields(data))
-    if data.member_id and not patient.coverages.filter(member_id=data.member_id).exists():
+    if data.member_id and (
+        created or not patient.coverages.filter(member_id=data.member_id).exists()
+    ):
         Coverage.objects.create(
             patient=patient, payer=data.payer, plan=data.plan, member_id=data.member_id
         )
-    return patient
+    return patient, created
 
 
 def patient_fields(data: PatientData) -> dict:

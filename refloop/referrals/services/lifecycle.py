@@ -101,7 +101,11 @@ def clock_book_load(referral: Referral, *, new: bool = False) -> clocks.ClockBoo
     )
 
 
-def clock_book_save(referral: Referral, book: clocks.ClockBook) -> None:
+def clock_book_save(
+    referral: Referral, book: clocks.ClockBook, *, also: tuple[str, ...] = ()
+) -> None:
+    """Write the changed clocks and the referral's next due times (with the referral's fields
+    named in `also`, in the same UPDATE)."""
     new = []
     for kind in book.changed:
         clock: ReferralClock = book.clocks[kind]
@@ -114,7 +118,9 @@ def clock_book_save(referral: Referral, book: clocks.ClockBook) -> None:
     book.changed.clear()
     referral.next_due_at, referral.next_at_risk_at = book.next_times()
     Referral.objects.filter(pk=referral.pk).update(
-        next_due_at=referral.next_due_at, next_at_risk_at=referral.next_at_risk_at
+        next_due_at=referral.next_due_at,
+        next_at_risk_at=referral.next_at_risk_at,
+        **{name: getattr(referral, name) for name in also},
     )
 
 
