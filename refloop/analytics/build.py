@@ -222,17 +222,15 @@ def _waiting_union(
     clock resumes and pauses again at that moment."""
     if waiting is None:
         return pl.DataFrame(schema=STATE_COLUMNS).drop("state")
-    clipped = _clipped(waiting, frame, as_of)
+    clipped = _clipped(waiting, frame, as_of).sort("referral_id", "started_at")
+    # The latest end so far within the referral (a window per referral is slow with many
+    # referrals: one running maximum over (referral, end) pairs packed into 128 bits does it).
+    high = pl.col("referral_id").cast(pl.Int128) * (1 << 64)
+    reach = (high + pl.col("ended_at").dt.epoch("us")).cum_max().shift(1) - high
+    same = pl.col("referral_id") == pl.col("referral_id").shift(1)
+    new_stretch = ~same.fill_null(False) | (pl.col("started_at").dt.epoch("us") >= reach)
     return (
-        clipped.sort("referral_id", "started_at")
-        .with_columns(
-            reach=pl.col("ended_at").cum_max().shift(1).over("referral_id"),
-        )
-        .with_columns(
-            stretch=(pl.col("reach").is_null() | (pl.col("started_at") >= pl.col("reach")))
-            .cum_sum()
-            .over("referral_id")
-        )
+        clipped.with_columns(stretch=new_stretch.cum_sum())
         .group_by("referral_id", "stretch")
         .agg(started_at=pl.col("started_at").min(), ended_at=pl.col("ended_at").max())
         .drop("stretch")

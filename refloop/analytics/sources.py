@@ -400,6 +400,11 @@ def _states(referrals: pl.DataFrame, live: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat([arrived, changes], how="vertical_relaxed")
         .sort("referral_id", "started_at", "id")
-        .with_columns(ended_at=pl.col("started_at").shift(-1).over("referral_id"))
+        .with_columns(
+            # The next state's start, within the same referral (no window: many referrals).
+            ended_at=pl.when(pl.col("referral_id") == pl.col("referral_id").shift(-1)).then(
+                pl.col("started_at").shift(-1)
+            )
+        )
         .drop("id")
     )

@@ -301,3 +301,19 @@ def test_it_floors_each_waiting_stretch_on_its_own_as_the_clock_does():
     row = one(build(milestones, waits=waits))
     assert row["acknowledged_gross"] == 2 * HOUR
     assert row["acknowledged_net"] == 2 * HOUR - 2
+
+
+def test_it_merges_overlapping_blockers_within_a_referral_never_across_referrals():
+    day = {"received_at": "2025-03-03 08:00", "acknowledged_at": "2025-03-03 17:00"}
+    milestones = _rows(day, day)
+    waits = waiting(
+        (1, "missing_records", "2025-03-03 09:00", "2025-03-03 16:00"),
+        (2, "missing_records", "2025-03-03 10:00", "2025-03-03 11:00"),
+        (2, "info_requested", "2025-03-03 10:30", "2025-03-03 12:00"),
+        (2, "authorization_pending", "2025-03-03 15:00", "2025-03-03 15:30"),
+    )
+    got = build(milestones, waits=waits)
+    # Referral 1: 9 h less 7 h waiting = 2 h. Referral 2 (its 10:00 blocker starts inside
+    # referral 1's, which must not matter): 10:00-12:00 and 15:00-15:30, 2.5 h: 6.5 h net.
+    assert one(got, 1)["acknowledged_net"] == 2 * HOUR
+    assert one(got, 2)["acknowledged_net"] == 6.5 * HOUR
