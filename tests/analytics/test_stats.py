@@ -142,3 +142,12 @@ def test_it_bootstraps_a_difference_of_medians():
 def test_it_widens_with_the_level(level):
     w = wilson(30, 100, level=level)
     assert (w.high - w.low > wilson(30, 100).high - wilson(30, 100).low) == (level > 0.95)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "p"), [(0, 10, 0.3), (5, 10, 0.3), (40, 100, 0.45), (9, 10, 0.9)]
+)
+def test_it_gives_the_binomial_tail_of_the_direct_sum(k, n, p):
+    # The incomplete-beta route against sum of C(n, i) p^i (1-p)^(n-i) for i <= k.
+    direct = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+    assert math.isclose(binomial_cdf(k, n, p), direct, rel_tol=1e-12)

@@ -128,20 +128,50 @@ def rate_ratio(
 
 
 def binomial_cdf(k: int, n: int, p: float) -> float:
-    """P(X <= k) for X ~ Binomial(n, p), summed in log space."""
+    """P(X <= k) for X ~ Binomial(n, p), as the regularized incomplete beta I_(1-p)(n-k, k+1)
+    (so a referrer with thousands of referrals costs no more than one with ten)."""
     if k < 0:
         return 0.0
     if k >= n or p <= 0:
         return 1.0
     if p >= 1:
         return 0.0
-    lp, lq = math.log(p), math.log1p(-p)
-    logs = [
-        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq
-        for i in range(k + 1)
-    ]
-    top = max(logs)
-    return min(1.0, math.exp(top) * sum(math.exp(value - top) for value in logs))
+    return beta_regularized(n - k, k + 1, 1 - p)
+
+
+def beta_regularized(a: float, b: float, x: float) -> float:
+    """I_x(a, b), by its continued fraction (modified Lentz), on the side where it converges."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1) / (a + b + 2):
+        return front * _beta_fraction(a, b, x) / a
+    return 1 - front * _beta_fraction(b, a, 1 - x) / b
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    tiny = 1e-300
+
+    def floor(value: float) -> float:
+        return tiny if abs(value) < tiny else value
+
+    c, d = 1.0, 1 / floor(1 - (a + b) * x / (a + 1))
+    result = d
+    for m in range(1, 100_000):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1 / floor(1 + numerator * d)
+            c = floor(1 + numerator / c)
+            result *= d * c
+        if abs(d * c - 1) < 1e-15:
+            break
+    return result
 
 
 def clopper_pearson(x: int, n: int, *, level: float = 0.95) -> Interval:
