@@ -26,6 +26,9 @@ from refloop.analytics.charts import (
     trend_chart,
 )
 from refloop.analytics.cohorts import Drill
+from refloop.analytics.metrics.funnel import funnel as funnel_metric
+from refloop.analytics.scope import Scope
+from tests.analytics.factories import NEW_YORK, facts
 
 SVG = "{http://www.w3.org/2000/svg}"
 MONTHS = [dt.date(2025, m, 1) for m in range(1, 7)]
@@ -206,3 +209,28 @@ def test_it_draws_an_empty_funnel():
 
     assert scene.description == "No referrals."
     Image.open(io.BytesIO(scene.png())).verify()
+
+
+def test_it_draws_the_funnel_metric_with_its_own_numbers():
+    rows = [
+        {"received_at": "2025-03-03 09:00", "accepted_at": "2025-03-03 12:00",
+         "booked_at": "2025-03-04 10:00", "seen_at": "2025-03-10 10:00", "state": "completed"},
+        {"received_at": "2025-03-05 09:00", "accepted_at": "2025-03-05 12:00",
+         "booked_at": "2025-03-06 10:00", "state": "scheduled"},
+        {"received_at": "2025-03-07 09:00", "accepted_at": "2025-03-07 12:00", "state": "accepted"},
+        {"received_at": "2025-03-09 09:00"},
+        {"received_at": "2025-04-01 09:00"},  # April: not in March's funnel
+    ]  # fmt: skip
+    scope = Scope.month(dt.date(2025, 3, 1), tz=NEW_YORK)
+    result = funnel_metric(facts(*rows), scope)
+
+    scene = funnel_chart(result, link=link)
+
+    texts = svg_texts(scene.svg())
+    # received 4; accepted 3 (3/4 = 75%); scheduled 2 (2/3 = 67%); seen 1 (1/2 = 50%);
+    # report sent 0 (0/1 = 0%); delivered 0 (0/0: no share); overall seen / received = 1/4.
+    assert {"4", "3", "2", "1", "0"} <= set(texts)
+    assert {"75% of previous", "67% of previous", "50% of previous", "0% of previous"} <= set(texts)
+    assert "– of previous" in texts
+    assert "Overall 25% of received were seen" in texts
+    assert "/dashboards/drill/?cohort=funnel.step&arg=seen" in scene.links()
