@@ -25,6 +25,7 @@ from refloop.analytics.charts import (
     multiples_chart,
     trend_chart,
 )
+from refloop.analytics.charts.layout import axis
 from refloop.analytics.cohorts import Drill
 from refloop.analytics.metrics.funnel import funnel as funnel_metric
 from refloop.analytics.scope import Scope
@@ -234,3 +235,16 @@ def test_it_draws_the_funnel_metric_with_its_own_numbers():
     assert "– of previous" in texts
     assert "Overall 25% of received were seen" in texts
     assert "/dashboards/drill/?cohort=funnel.step&arg=seen" in scene.links()
+
+
+def test_it_puts_round_ticks_on_the_value_axis():
+    # peak 21 x 1.1 = 23.1 -> steps of nice_step(23.1 / 4 = 5.8) = 10 -> 0, 10, 20, 30
+    assert axis(23.1) == [0, 10, 20, 30]
+    assert axis(143) == [0, 50, 100, 150]
+    assert axis(0) == [0, 1.0]
+
+    texts = svg_texts(trend_chart(MONTHS, [Series("Received", [18, 21, 20, 19, 21, 21])],
+                                  title="Volume").svg())  # fmt: skip
+
+    assert {"0", "10", "20", "30"} <= set(texts)
+    assert "22" not in texts and "7.5" not in texts
