@@ -245,3 +245,33 @@ def test_it_answers_404_for_an_unknown_group(client, program, manager):
 
     assert client.get(reverse("dashboard_drill"), {"cohort": "nope"}).status_code == 404
     assert client.get(reverse("dashboard_line", args=["nope"])).status_code == 404
+
+
+def test_it_drills_from_a_service_line_page_within_that_line(client, program, manager):
+    sign_in(client, manager)
+    page = client.get(reverse("dashboard_line", args=["orthopedics"]))
+    step = page.context["funnel"]["steps"][0]
+
+    response = client.get(step["url"])
+
+    assert "line=orthopedics" in step["url"]
+    assert response.context["total"] == step["step"].count == 2
+
+
+def test_it_keeps_compliance_reviewers_to_counts_too(client, program, compliance):
+    sign_in(client, compliance)
+
+    assert client.get(reverse("dashboards")).status_code == 302
+    assert client.get(reverse("dashboard_referrers")).status_code == 200
+    assert client.get(reverse("dashboard_drill"), {"cohort": "received"}).status_code == 403
+
+
+def test_it_says_when_a_month_cannot_be_read_and_shows_the_last_full_one(client, program, manager):
+    sign_in(client, manager)
+
+    response = client.get(reverse("dashboards"), {"month": "March"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["month"] == ["Pick a month (YYYY-MM)."]
+    assert response.context["scope"].start == last_full_month()
+    assert received(response) == 3

@@ -198,14 +198,14 @@ def bottlenecks_part(facts, scope: Scope, *, link) -> dict:
 # Referrers ------------------------------------------------------------------------------------
 
 
-def referrers_part(facts, scope: Scope, *, link, limit: int | None) -> dict:
-    """The referrers' report: segments, drop-off alerts, small multiples of the largest referrers
-    (and of every alerted one), and one row per referrer."""
+def referrers_part(facts, scope: Scope, *, link, panels: int) -> dict:
+    """The referrers' report: segments, drop-off alerts, small multiples of the `panels` largest
+    referrers (and of every alerted one), and one row per referrer (largest first)."""
     report = referrer_report(facts, scope)
     alerted = {a.key for a in report.alerts}
-    shown = list(report.referrers if limit is None else report.referrers[:limit])
+    shown = list(report.referrers[:panels])
     shown += [r for r in report.referrers if r.key in alerted and r not in shown]
-    panels = [
+    pictured = [
         charts.Panel(
             label=r.name or r.key,
             values=[m.count for m in r.monthly],
@@ -215,10 +215,11 @@ def referrers_part(facts, scope: Scope, *, link, limit: int | None) -> dict:
         )
         for r in shown
     ]
-    scene = charts.multiples_chart(report.months, panels, link=link, key="referrers")
+    scene = charts.multiples_chart(report.months, pictured, link=link, key="referrers")
     return {
         "report": report,
         "svg": svg(scene),
+        "pictured": len(pictured),
         "segments": [s for s in report.segments if s.segment in SEGMENTS],
         "alerts": [{"alert": a, "url": url(link, a.drill)} for a in report.alerts],
         "rows": [
@@ -233,7 +234,7 @@ def referrers_part(facts, scope: Scope, *, link, limit: int | None) -> dict:
                 ),
                 "change": percent_text(r.recent_change) if r.recent_change is not None else "–",
             }
-            for r in shown
+            for r in report.referrers
         ],
     }
 

@@ -36,6 +36,8 @@ from refloop.web.views.dashboard_parts import (
 )
 
 DRILL_PAGE_SIZE = 50
+REFERRER_PAGE_SIZE = 50
+REFERRER_PANELS = 24  # small multiples: the largest referrers, and every one with an alert
 
 
 def can_drill(user) -> bool:
@@ -111,7 +113,7 @@ def _dashboard(request, *, line: ServiceLine | None):
         "cycle": cycle_part(facts, scope, link=link, chosen=request.GET.get("step", "")),
         "bottlenecks": bottlenecks_part(facts, scope, link=link),
         "trend": trend_part(facts, scope, filters=filters, link=link),
-        "referrers": referrers_part(facts, scope, link=link, limit=8),
+        "referrers": referrers_part(facts, scope, link=link, panels=8),
         "lines": sorted(form.line_values.items(), key=lambda item: item[1]),
         "query": filters.query(),
     }
@@ -125,13 +127,18 @@ def referrers(request):
     form, filters = _filters(request)
     facts, scope = _facts(request), filters.scope()
     link = drill_link(request, filters)
+    part = referrers_part(facts, scope, link=link, panels=REFERRER_PANELS)
+    page = Paginator(part["rows"], REFERRER_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "filters": filters,
         "scope": scope,
-        "referrers": referrers_part(facts, scope, link=link, limit=None),
+        "referrers": part,
+        "page": page,
         "can_drill": link is not None,
         "query": filters.query(),
+        "previous_query": filters.query(page=page.number - 1),
+        "next_query": filters.query(page=page.number + 1),
     }
     return render(request, "web/dashboards/referrers.html", context)
 
