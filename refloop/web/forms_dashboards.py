@@ -50,6 +50,10 @@ class Filters:
             practices=(self.practice,) if self.practice else (),
         )
 
+    @property
+    def whole_program(self) -> bool:
+        return not (self.line or self.priority or self.channel or self.practice)
+
     def params(self) -> dict[str, str]:
         values = {
             "month": f"{self.month:%Y-%m}",

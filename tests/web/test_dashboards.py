@@ -18,6 +18,8 @@ from refloop.referrals.enums import Channel
 from refloop.web.forms_dashboards import last_full_month, practice_tz
 from refloop.web.views.dashboards import DRILL_PAGE_SIZE
 from tests import factories
+from tests.access.conftest import accepted
+from tests.loop.conftest import to_completed
 from tests.web.dashboard_helpers import facts_current
 from tests.web.helpers import sign_in
 
@@ -275,3 +277,28 @@ def test_it_says_when_a_month_cannot_be_read_and_shows_the_last_full_one(client,
     assert response.context["form"].errors["month"] == ["Pick a month (YYYY-MM)."]
     assert response.context["scope"].start == last_full_month()
     assert received(response) == 3
+
+
+def test_it_lists_the_referrals_behind_every_number_on_the_dashboard(
+    client, program, manager, line, intake, triage
+):
+    """Whatever number a manager clicks, the list has as many referrals as the number said.
+    This month: the fixture's referral, one accepted, one seen (transitions happen now)."""
+    accepted(line, intake=intake, triage=triage)
+    to_completed(factories.referral(line=line, actor=intake, received_at=factories.ago(minutes=40)),
+                 manager)  # fmt: skip
+    facts_current()
+    sign_in(client, manager)
+    response = client.get(reverse("dashboards"), {"month": f"{dt.date.today():%Y-%m}"})
+    counts = {s["step"].name: s["step"].count for s in response.context["funnel"]["steps"]}
+    assert counts["received"] == 3 and counts["accepted"] == 2 and counts["seen"] == 1
+    numbers = [(s["step"].count, s["url"]) for s in response.context["funnel"]["steps"]]
+    numbers += [(o["outcome"].count, o["url"]) for o in response.context["funnel"]["outcomes"]]
+    numbers += [(r["step"].count, r["url"]) for r in response.context["cycle"]["rows"]]
+
+    for count, link in numbers:
+        assert client.get(link).context["total"] == count, link
+    for line in response.context["communication"]["lines"]:
+        if line["url"]:
+            assert client.get(line["url"]).status_code == 200, line["label"]
+    assert len(numbers) >= 13

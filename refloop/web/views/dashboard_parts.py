@@ -12,9 +12,11 @@ from refloop.analytics import charts
 from refloop.analytics.charts.layout import number_text, percent_text
 from refloop.analytics.cohorts import Drill, cohort_select
 from refloop.analytics.metrics.bottlenecks import AGE_BUCKETS, bottlenecks
+from refloop.analytics.metrics.communication import communication
 from refloop.analytics.metrics.cycle import cycle_times, cycle_times_by, hours
 from refloop.analytics.metrics.funnel import funnel
-from refloop.analytics.metrics.headline import headline
+from refloop.analytics.metrics.headline import REPORT_WITHIN_DAYS, headline
+from refloop.analytics.metrics.loop_closure import loop_closed_within, loop_closure_cms50
 from refloop.analytics.metrics.referrers import SEGMENTS
 from refloop.analytics.metrics.referrers import referrers as referrer_report
 from refloop.analytics.scope import Scope, month_before
@@ -162,6 +164,51 @@ def trend_part(facts, scope: Scope, *, filters, link) -> dict:
     return {"svg": svg(scene), "months": months, "received": received, "seen": seen}
 
 
+# Communication and loop closure ---------------------------------------------------------------
+
+
+def communication_part(facts, scope: Scope, *, link, whole_program: bool) -> dict:
+    """What referrers send us and what we send back, and whether the loop closed. CMS50 is a
+    calendar-year measure of the whole program: it is shown only when no filter is set."""
+    c = communication(facts, scope)
+    within = loop_closed_within(facts, scope, days=REPORT_WITHIN_DAYS)
+    lines = [
+        ("Complete on arrival", percent_text(c.complete_on_arrival_share),
+         f"of {c.known_on_arrival} where it is known", None),
+        ("Arrived with records missing", f"{c.missing_records}",
+         percent_text(c.missing_records_rate), c.missing_drill),
+        ("Records still missing", f"{c.still_missing}", "", c.still_missing_drill),
+        ("Median days to complete the records", number_text(c.median_days_to_complete),
+         f"{c.records_completed} completed", None),
+        ("Referrer acknowledged within target", percent_text(c.acknowledged_within_target),
+         f"{c.acknowledged_judged - c.acknowledged_met} missed", c.acknowledged_missed_drill),
+        ("Reports sent", f"{c.reports_sent}",
+         f"median {number_text(hours(c.report_net_median))} h after the visit",
+         c.reports_sent_drill),
+        ("Report sent within target", percent_text(c.report_within_target),
+         f"{c.report_judged - c.report_met} missed", c.report_missed_drill),
+        (within.label, percent_text(within.rate),
+         f"{within.judged - within.delivered_within} not delivered, {within.pending} too recent",
+         within.drill),
+    ]  # fmt: skip
+    cms50 = None
+    if whole_program:
+        year = scope.start.year
+        cms50 = loop_closure_cms50(facts, year=year, tz=scope.tz, as_of=scope.as_of)
+        lines.append(
+            (cms50.label, percent_text(cms50.rate),
+             f"{cms50.numerator} of {cms50.denominator} patients' first referrals",
+             cms50.drill)
+        )  # fmt: skip
+    return {
+        "lines": [
+            {"label": label, "value": value, "note": note, "url": url(link, drill)}
+            for label, value, note, drill in lines
+        ],
+        "cms50": cms50,
+    }
+
+
 # Bottlenecks ----------------------------------------------------------------------------------
 
 COSTLY_LEGS_SHOWN = 3  # per service line
@@ -251,7 +298,8 @@ COHORT_TITLES = {
     "bottlenecks.ageing": "Open referrals by age: {arg}",
     "bottlenecks.leg": "A service line's leg: {arg}",
     "loop.not_within": "Report not delivered within {arg} days",
-    "loop.cms50_open": "Loop not closed (CMS50, {arg})",
+    "communication.missing_records": "Arrived with records missing",
+    "loop.cms50_open": "Loop not closed (CMS50, {arg}): first referrals",
     "referrers.referrals": "A referrer's referrals",
     "referrers.month": "A referrer's referrals in one month",
 }

@@ -28,6 +28,7 @@ from refloop.web.views import requires
 from refloop.web.views.dashboard_parts import (
     bottlenecks_part,
     cohort_title,
+    communication_part,
     cycle_part,
     funnel_part,
     headline_part,
@@ -111,6 +112,9 @@ def _dashboard(request, *, line: ServiceLine | None):
         "headline": headline_part(facts, scope, previous=previous, link=link),
         "funnel": funnel_part(facts, scope, link=link),
         "cycle": cycle_part(facts, scope, link=link, chosen=request.GET.get("step", "")),
+        "communication": communication_part(
+            facts, scope, link=link, whole_program=filters.whole_program
+        ),
         "bottlenecks": bottlenecks_part(facts, scope, link=link),
         "trend": trend_part(facts, scope, filters=filters, link=link),
         "referrers": referrers_part(facts, scope, link=link, panels=8),
