@@ -231,8 +231,10 @@ def test_it_lets_a_manager_drill_from_a_referrer(client, program, manager):
     row = next(r for r in report["rows"] if r["referrer"].key == doctor.npi)
 
     response = client.get(row["url"])
+    last_month_count, last_month_url = row["months"][-1]
 
     assert response.context["total"] == row["referrer"].total == 2
+    assert client.get(last_month_url).context["total"] == last_month_count == 2
 
 
 def test_it_refuses_the_dashboards_to_roles_without_the_programs_numbers(client, program, intake):

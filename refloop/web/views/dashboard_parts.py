@@ -17,7 +17,7 @@ from refloop.analytics.metrics.cycle import cycle_times, cycle_times_by, hours
 from refloop.analytics.metrics.funnel import funnel
 from refloop.analytics.metrics.headline import REPORT_WITHIN_DAYS, headline
 from refloop.analytics.metrics.loop_closure import loop_closed_within, loop_closure_cms50
-from refloop.analytics.metrics.referrers import SEGMENTS
+from refloop.analytics.metrics.referrers import SEGMENTS, month_drill
 from refloop.analytics.metrics.referrers import referrers as referrer_report
 from refloop.analytics.scope import Scope, month_before
 
@@ -258,7 +258,7 @@ def referrers_part(facts, scope: Scope, *, link, panels: int) -> dict:
             values=[m.count for m in r.monthly],
             note=r.segment,
             alert=r.key in alerted,
-            drill=r.drill,
+            drill=month_drill(r.key, report.months[-1]),  # the number printed: the last month's
         )
         for r in shown
     ]
@@ -273,6 +273,7 @@ def referrers_part(facts, scope: Scope, *, link, panels: int) -> dict:
             {
                 "referrer": r,
                 "url": url(link, r.drill),
+                "months": [(m.count, url(link, month_drill(r.key, m.month))) for m in r.monthly],
                 "conversion": percent_text(r.conversion.estimate),
                 "interval": (
                     f"{percent_text(r.conversion.low)}–{percent_text(r.conversion.high)}"
