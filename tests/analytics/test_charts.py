@@ -32,6 +32,7 @@ from refloop.analytics.scope import Scope
 from tests.analytics.factories import NEW_YORK, facts
 
 SVG = "{http://www.w3.org/2000/svg}"
+SHAPE_TAGS = {"rect", "line", "polyline", "circle", "text"}
 MONTHS = [dt.date(2025, m, 1) for m in range(1, 7)]
 
 
@@ -248,3 +249,17 @@ def test_it_puts_round_ticks_on_the_value_axis():
 
     assert {"0", "10", "20", "30"} <= set(texts)
     assert "22" not in texts and "7.5" not in texts
+
+
+@pytest.mark.parametrize("scene", every_chart(), ids=lambda s: s.key)
+def test_it_draws_the_same_shapes_and_words_in_the_svg_and_the_pdf(scene):
+    from reportlab.graphics.shapes import String
+
+    root = etree.fromstring(scene.svg().encode())
+    drawing = scene.drawing()
+    strings = [s.text for s in drawing.getContents() if isinstance(s, String)]
+
+    shapes = [e for e in root.iter() if etree.QName(e).localname in SHAPE_TAGS]
+
+    assert strings == svg_texts(scene.svg())
+    assert len(shapes) == len(drawing.getContents()) == len(scene.shapes)
