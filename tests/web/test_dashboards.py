@@ -248,6 +248,9 @@ def test_it_answers_404_for_an_unknown_group(client, program, manager):
     sign_in(client, manager)
 
     assert client.get(reverse("dashboard_drill"), {"cohort": "nope"}).status_code == 404
+    for cohort, arg in [("funnel.step", "nope"), ("cycle.missed", "nope"), ("funnel.outcome", "x")]:
+        response = client.get(reverse("dashboard_drill"), {"cohort": cohort, "arg": arg})
+        assert response.status_code == 404, cohort
     assert client.get(reverse("dashboard_line", args=["nope"])).status_code == 404
 
 

@@ -160,7 +160,8 @@ def drill(request):
     facts, scope = _facts(request), filters.scope()
     try:
         rows = cohort_select(facts, scope, Drill(name, arg))
-    except (KeyError, ValueError) as error:  # an argument the cohort does not know
+    except (KeyError, ValueError, IndexError, pl.exceptions.PolarsError) as error:
+        # an argument the cohort does not know (a hand-edited link)
         raise Http404("No such group of referrals.") from error
     ids = rows.sort("received_at", "referral_id", descending=True).get_column("referral_id")
     page = Paginator(ids.to_list(), DRILL_PAGE_SIZE).get_page(request.GET.get("page"))
