@@ -105,6 +105,8 @@ def test_it_changes_the_numbers_with_the_filters(client, program, manager):
     assert received(this_month) == 1
     assert received(line_page) == 2
     assert line_page.context["line"].code == "orthopedics"
+    whole = html.fromstring(line_page.content).xpath("//a[text()='Whole program']/@href")
+    assert received(client.get(whole[0])) == 3  # the tab leaves the line behind
 
 
 def test_it_lists_exactly_the_referrals_behind_a_number(client, program, manager):

@@ -120,6 +120,7 @@ def _dashboard(request, *, line: ServiceLine | None):
         "referrers": referrers_part(facts, scope, link=link, panels=8),
         "lines": sorted(form.line_values.items(), key=lambda item: item[1]),
         "query": filters.query(),
+        "tabs_query": filters.any_line().query(),  # the tabs choose the line themselves
     }
     return render(request, "web/dashboards/program.html", context)
 
