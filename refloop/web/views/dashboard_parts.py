@@ -281,10 +281,19 @@ def referrers_part(facts, scope: Scope, *, link, panels: int) -> dict:
                     else ""
                 ),
                 "change": percent_text(r.recent_change) if r.recent_change is not None else "–",
+                "trend": _trend_text(r.monthly_change, r.trend_p),
             }
             for r in report.referrers
         ],
     }
+
+
+def _trend_text(change: float | None, p: float | None) -> str:
+    """The fitted change per month, with its p-value (the trend test of metrics.referrers)."""
+    if change is None:
+        return "–"
+    sign = "+" if change > 0 else ""
+    return f"{sign}{percent_text(change)}/month" + (f" (p {p:.2f})" if p is not None else "")
 
 
 # Drill-down -----------------------------------------------------------------------------------
