@@ -9,8 +9,10 @@ import polars as pl
 from refloop.analytics.cohorts import cohort_select
 from refloop.analytics.facts import STEPS
 from refloop.analytics.metrics.cycle import cycle_frame, cycle_times, cycle_times_by
+from refloop.analytics.metrics.funnel import funnel
 from refloop.analytics.scope import Scope
 from tests.analytics.factories import NEW_YORK, at, facts
+from tests.analytics.test_funnel import march_referrals
 
 MARCH = Scope.month(dt.date(2025, 3, 1), tz=NEW_YORK)  # as_of = 2025-04-01 00:00 New York
 HOUR = 3600
@@ -202,3 +204,12 @@ def test_it_gives_the_same_percentiles_as_duckdb_quantile_cont():
             assert mine["acknowledged:net_p90"] is None
         else:
             assert abs(mine["acknowledged:net_p90"] - p90) < 1e-6
+
+
+def test_it_gives_each_group_the_same_funnel_counts_as_the_funnel():
+    rows = march_referrals()  # 12 March referrals, all Cardiology
+
+    (group,) = cycle_times_by(rows, MARCH)
+
+    assert group.key == {"service_line": "Cardiology", "month": dt.date(2025, 3, 1)}
+    assert group.funnel == {s.name: s.count for s in funnel(rows, MARCH).steps}
