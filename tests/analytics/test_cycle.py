@@ -8,7 +8,12 @@ import polars as pl
 
 from refloop.analytics.cohorts import cohort_select
 from refloop.analytics.facts import STEPS
-from refloop.analytics.metrics.cycle import cycle_frame, cycle_times, cycle_times_by
+from refloop.analytics.metrics.cycle import (
+    cycle_frame,
+    cycle_times,
+    cycle_times_by,
+    group_scope,
+)
 from refloop.analytics.metrics.funnel import funnel
 from refloop.analytics.scope import Scope
 from tests.analytics.factories import NEW_YORK, at, facts
@@ -213,3 +218,42 @@ def test_it_gives_each_group_the_same_funnel_counts_as_the_funnel():
 
     assert group.key == {"service_line": "Cardiology", "month": dt.date(2025, 3, 1)}
     assert group.funnel == {s.name: s.count for s in funnel(rows, MARCH).steps}
+
+
+def test_it_drills_into_one_group_judged_as_the_group_was():
+    rows = random_facts(200)
+    year = Scope(
+        start=dt.date(2025, 1, 1),
+        end=dt.date(2026, 1, 1),
+        as_of=dt.datetime(2025, 6, 15, tzinfo=NEW_YORK),
+        tz=NEW_YORK,
+    )
+
+    for group in cycle_times_by(rows, year, by=("service_line", "month", "priority")):
+        narrowed = group_scope(year, group.key)
+        step = group.steps[0]
+        assert cohort_select(rows, narrowed, step.drill).height == step.count
+        assert cohort_select(rows, narrowed, step.missed_drill).height == step.judged - step.met
+
+
+def test_it_counts_a_target_missed_by_a_referral_that_ended_before_the_step():
+    rows = facts(
+        # Never acknowledged, cancelled March 20 with its acknowledgement target breached: missed.
+        dict(
+            received_at="2025-03-03 09:00",
+            state="cancelled",
+            ended_at="2025-03-20 09:00",
+            acknowledge_met=False,
+        ),
+        # The same, but cancelled on April 2: at April 1 the judgement was not final.
+        dict(
+            received_at="2025-03-04 09:00",
+            state="cancelled",
+            ended_at="2025-04-02 09:00",
+            acknowledge_met=False,
+        ),
+    )
+
+    step = cycle_times(rows, MARCH).step("acknowledged")
+
+    assert (step.count, step.judged, step.met, step.met_share) == (0, 1, 0, 0.0)
