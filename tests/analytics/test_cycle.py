@@ -102,29 +102,32 @@ def test_it_drills_into_the_durations_and_the_missed_targets():
     assert cohort_select(rows, MARCH, step.missed_drill)["referral_id"].to_list() == [3]
 
 
-def test_it_counts_the_visit_when_the_patient_was_seen():
+def test_it_counts_the_visit_when_seen_and_judges_the_appointment_when_booked():
     rows = facts(
         # Seen on March 20 after 9 calendar days; the visit step is 6 business days of 9 h.
         dict(
             received_at="2025-03-11 09:00",
+            booked_at="2025-03-12 09:00",
             appointment_at="2025-03-20 09:00",
             seen_at="2025-03-20 09:30",
             visit_gross=6 * 9 * HOUR,
             visit_net=6 * 9 * HOUR,
             appointment_met=True,
         ),
-        # The appointment is booked for April 3; not seen by April 1, so no visit yet.
+        # Booked on March 14 for April 3: not seen by April 1, so no visit yet; but the
+        # appointment target was judged at the booking (April 3 is past its due date): missed.
         dict(
             received_at="2025-03-12 09:00",
+            booked_at="2025-03-14 09:00",
             appointment_at="2025-04-03 09:00",
-            visit_gross=15 * 9 * HOUR,
-            visit_net=15 * 9 * HOUR,
+            appointment_met=False,
         ),
     )
 
     visit = cycle_times(rows, MARCH).step("visit")
 
-    assert (visit.count, visit.gross_median, visit.judged, visit.met) == (1, 54 * HOUR, 1, 1)
+    # One visit (54 h); two appointments judged, one met.
+    assert (visit.count, visit.gross_median, visit.judged, visit.met) == (1, 54 * HOUR, 2, 1)
 
 
 def test_it_groups_by_service_line_and_local_month_across_dst():

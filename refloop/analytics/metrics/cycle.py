@@ -19,9 +19,10 @@ Definitions (a practice manager's words)
   the p90 of 10 values 1..10 is 9.1. It is the same rule as DuckDB's `quantile_cont` and Polars'
   `interpolation="linear"`, used everywhere in Refloop's metrics.
 - **Within target**: of the referrals whose target of that kind was judged (met or missed) by
-  as_of, the share that met it. A judgement is known by as_of when the step finished or the
-  referral ended before then. Steps without a target of their own (booked, report delivered)
-  show none.
+  as_of, the share that met it. A judgement is known by as_of when its clock finished (the
+  appointment target at booking, on the appointment's date) or the referral ended before then.
+  The visit step shows the appointment target. Steps without a target of their own (booked,
+  report delivered) show none.
 
 `cycle_times_by` is the same per group (service line and month of receipt by default), with the
 funnel counts, computed in one lazy Polars group-by pass (the benchmark times it against DuckDB).
@@ -52,7 +53,16 @@ TARGET_OF_STEP = {
 # A step is finished when its end time has passed; the visit when the patient was seen
 # (appointment_at may be a booked time still ahead).
 STEP_DONE = {step.name: step.ends for step in STEPS} | {"visit": "seen_at"}
-TARGET_DONE = {kind: STEP_DONE[step] for step, kind in TARGET_OF_STEP.items()}
+# When each target's judgement is known: when its clock finished (analytics.build: the
+# appointment target is judged at the first booking, against the appointment's date), or when the
+# referral ended (a target already late is then missed).
+TARGET_DONE = {
+    "acknowledge": "acknowledged_at",
+    "triage": "decided_at",
+    "first_contact": "first_contact_at",
+    "appointment": "booked_at",
+    "report": "report_sent_at",
+}
 # A group's column -> the Scope field that filters on it.
 SCOPE_FILTERS = {
     "service_line": "service_lines",
