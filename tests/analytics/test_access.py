@@ -184,3 +184,76 @@ def test_it_drills_to_the_referrals_with_a_missed_visit():
     assert cohort_select(REFERRALS, scope, long_wait)["referral_id"].to_list() == [3]
     # Without the appointments, the drill finds nobody rather than guessing.
     assert cohort_select(REFERRALS, DECEMBER, long_wait).height == 0
+
+
+# Reading the access tables (Django side) -------------------------------------------------------
+
+
+def test_it_reads_appointments_with_the_patients_earlier_no_shows(db, django_assert_num_queries):
+    from refloop.access.models import Appointment
+    from refloop.analytics.appointments import appointments_frame
+    from refloop.referrals.models import Referral
+    from tests import factories
+
+    line = factories.service_line(name="Cardiology")
+    first, second, other = (factories.referral(line=line) for _ in range(3))
+    Referral.objects.filter(pk=second.pk).update(patient=first.patient)  # one patient, 2 referrals
+    slot = factories.open_slot(line=line, starts_at=at("2025-12-10 09:00"))
+
+    def visit(referral, starts, outcome, booked, slot=None):
+        made = Appointment.objects.create(
+            referral=referral, starts_at=at(starts), outcome=outcome, slot=slot
+        )
+        Appointment.objects.filter(pk=made.pk).update(booked_at=at(booked))
+
+    visit(first, "2025-10-01 09:00", "no_show", "2025-09-01 09:00")  # before the range
+    visit(first, "2025-12-03 09:00", "no_show", "2025-11-20 09:00")
+    visit(second, "2025-12-10 09:00", "attended", "2025-12-04 09:00", slot=slot)
+    visit(second, "2025-12-20 09:00", "cancelled", "2025-12-11 09:00")
+    visit(other, "2025-12-05 09:00", "attended", "2025-12-01 09:00")
+    visit(other, "2026-01-05 09:00", "booked", "2025-12-06 09:00")  # after the range
+
+    with django_assert_num_queries(2):
+        frame = appointments_frame(start=at("2025-12-01 00:00"), end=at("2026-01-01 00:00"))
+    assert frame.schema == pl.Schema(APPOINTMENT_SCHEMA)
+    got = frame.select("referral_id", "visit_type", "outcome", "prior_no_shows").rows()
+    assert got == [
+        (first.pk, "", "no_show", 1),  # October's miss came before
+        (other.pk, "", "attended", 0),
+        (second.pk, "New consult", "attended", 2),  # same patient: October and December 3
+        (second.pk, "", "cancelled", 2),
+    ]
+    assert frame["service_line"].unique().to_list() == ["Cardiology"]
+    assert frame["booked_at"][0] == at("2025-11-20 09:00")
+    # The frame feeds the metric: December's visits due are 3, one missed.
+    facts_ = facts(*({"referral_id": r.pk} for r in (first, second, other)))
+    december = no_shows(frame, facts_, DECEMBER).overall
+    assert (december.visits, december.no_shows) == (3, 1)
+
+
+def test_it_reads_third_next_available_in_one_query(db, django_assert_num_queries):
+    from refloop.access.models import ThirdNextAvailable
+    from refloop.analytics.appointments import tna_frame
+    from tests import factories
+
+    line = factories.service_line(name="Cardiology")
+    kind = factories.new_consult_type(line)
+    ames = factories.own_clinician()
+    for day, days in (
+        (dt.date(2025, 11, 30), 5),
+        (dt.date(2025, 12, 1), 9),
+        (dt.date(2025, 12, 2), None),
+    ):
+        ThirdNextAvailable.objects.create(
+            measured_on=day, service_line=line, clinician=ames, visit_type=kind, days=days
+        )
+    with django_assert_num_queries(1):
+        frame = tna_frame(start=dt.date(2025, 12, 1), end=dt.date(2026, 1, 1))
+    assert frame.schema == pl.Schema(TNA_SCHEMA)
+    assert frame.rows() == [
+        ("Cardiology", "New consult", f"{ames.last_name}, Sam", dt.date(2025, 12, 1), 9),
+        ("Cardiology", "New consult", f"{ames.last_name}, Sam", dt.date(2025, 12, 2), None),
+    ]
+    (summary, _) = third_next_available(frame, DECEMBER)
+    # December 2 is the latest day: under three slots, no figure; the period's mean is 9.
+    assert (summary.mean_days, summary.short_of_three, summary.period_mean_days) == (None, 1, 9)
