@@ -6,6 +6,7 @@ import pytest
 
 from refloop.analytics.metrics.stats import (
     Z95,
+    Trend,
     binomial_cdf,
     clopper_pearson,
     median_difference,
@@ -113,7 +114,7 @@ def test_it_fits_a_doubling_trend_exactly():
 
 
 def test_it_finds_no_trend_in_flat_counts_or_in_nothing():
-    assert poisson_trend([3, 3, 3, 3]) == poisson_trend([3, 3, 3, 3]).__class__(0.0, 1.0)
+    assert poisson_trend([3, 3, 3, 3]) == Trend(slope=0.0, p_value=1.0)
     assert poisson_trend([0, 0, 0]).p_value == 1
     # A flat rate with a half-length last period (exposure 0.5) and half the count: no trend.
     assert close(poisson_trend([4, 4, 4, 2], [1, 1, 1, 0.5]).slope, 0.0, 6)
