@@ -142,6 +142,16 @@ def test_it_calls_a_referrer_silent_for_90_days_after_six_or_more_dormant():
     assert report(*monthly("c", [1] * 6 + [0] * 6)).referrer("c").segment == "dormant"
 
 
+def test_it_counts_the_90_days_on_the_wall_clock():
+    # As_of is January 1 00:00 (EST); 90 days before is October 3 00:00 (EDT) on the wall
+    # clock. A referral at 00:30 on October 3 is inside the last 90 days: not dormant. (Counted
+    # in UTC, 90 days before 05:00 UTC is 01:00 EDT, and it would fall outside.)
+    late = {"referrer_key": "a", "received_at": "2025-10-03 00:30"}
+    assert report(*monthly("a", [1] * 9), late).referrer("a").segment != "dormant"
+    early = {"referrer_key": "a", "received_at": "2025-10-02 23:30"}
+    assert report(*monthly("a", [1] * 9), early).referrer("a").segment == "dormant"
+
+
 def test_it_calls_under_six_a_year_occasional():
     five = report(*monthly("a", [0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0])).referrer("a")
     assert five.segment == "occasional"

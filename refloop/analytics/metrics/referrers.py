@@ -248,7 +248,10 @@ def _periods(scope: Scope, w: Window) -> tuple[dt.date, dt.date]:
 def _summary(rows: pl.DataFrame, scope: Scope, w: Window) -> pl.DataFrame:
     received = pl.col("received_at")
     in_window = received >= w.start
-    quiet_since = w.as_of - dt.timedelta(days=DORMANT_DAYS)
+    # 90 days on the local wall clock (a DST change in between does not move it by an hour).
+    quiet_since = (w.as_of.astimezone(scope.tz) - dt.timedelta(days=DORMANT_DAYS)).astimezone(
+        dt.UTC
+    )
     recent, baseline = (scope.moment(day) for day in _periods(scope, w))
     seen = pl.col("seen_at").is_not_null() & (pl.col("seen_at") < w.as_of)
     return (
