@@ -284,6 +284,10 @@ def test_it_drills_to_the_referrals_behind_a_referrers_numbers():
     assert cohort_select(rows, DECEMBER, r.drill).height == r.total == 3
     february = cohort_select(rows, DECEMBER, month_drill("a", dt.date(2025, 2, 1)))
     assert february.height == r.monthly[1].count == 2
+    # A shorter window drills into the same months as its numbers: July to December for "b".
+    b = referrers(rows, DECEMBER, months=6).referrer("b")
+    assert b.drill == Drill("referrers.referrals", "b|6")
+    assert cohort_select(rows, DECEMBER, b.drill).height == b.total == 6
 
 
 def test_it_tells_the_demo_generators_trajectories_apart():

@@ -330,7 +330,7 @@ def _referrer(row, series, lines, scope: Scope, w: Window, data_start) -> Referr
         first_referral_on=first_on,
         last_referral_on=last_on,
         days_since_last=(_local_day(w.as_of, scope) - last_on).days,
-        drill=Drill("referrers.referrals", row["key"]),
+        drill=referrals_drill(row["key"], len(w.months)),
     )
 
 
@@ -389,7 +389,7 @@ def _drop_off(row, series, scope: Scope, w: Window) -> DropOff | None:
         rate_ratio=rate_ratio(row["recent"], recent_days, row["baseline"], baseline_days),
         monthly=series,
         last_referral_on=_local_day(row["last"], scope),
-        drill=Drill("referrers.referrals", row["key"]),
+        drill=referrals_drill(row["key"], len(w.months)),
     )
 
 
@@ -412,11 +412,13 @@ def _local_day(moment: dt.datetime, scope: Scope) -> dt.date:
 
 @cohort("referrers.referrals")
 def referrer_referrals(facts: pl.DataFrame, scope: Scope, arg: str) -> pl.DataFrame:
-    """A referrer's referrals in the window (arg: the referrer key)."""
-    w = window(scope)
+    """A referrer's referrals in the window (arg: the referrer key, and "|<months>" when the
+    window is not the default 12 months)."""
+    key, _, months = arg.partition("|")
+    w = window(scope, int(months or DEFAULT_MONTHS))
     received = pl.col("received_at")
     return scope.filtered(facts).filter(
-        (pl.col("referrer_key") == arg) & (received >= w.start) & (received < w.as_of)
+        (pl.col("referrer_key") == key) & (received >= w.start) & (received < w.as_of)
     )
 
 
@@ -433,6 +435,10 @@ def referrer_month(facts: pl.DataFrame, scope: Scope, arg: str) -> pl.DataFrame:
         & (received < scope.moment(month_after(first)))
         & (received < w.as_of)
     )
+
+
+def referrals_drill(key: str, months: int = DEFAULT_MONTHS) -> Drill:
+    return Drill("referrers.referrals", key if months == DEFAULT_MONTHS else f"{key}|{months}")
 
 
 def month_drill(key: str, month: dt.date) -> Drill:
