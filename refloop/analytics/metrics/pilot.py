@@ -148,29 +148,11 @@ def pilot_compare(
         _median(facts, mine, other),
         _share(facts, mine, other, "report_delivered", delivered_label, delivered_cases, loop_days),
     ]
-    if appointments is None:
-        drill = Drill("pilot.no_show")
-        metrics.append(
-            Metric(
-                "no_show",
-                "No-show rate",
-                "share",
-                False,
-                None,
-                0,
-                None,
-                0,
-                NONE,
-                NOT_MEASURED,
-                drill,
-            )
-        )
+    if appointments is None:  # an audit of a referral file: no visits to count
+        metrics.append(_not_measured("no_show", "No-show rate", higher_is_better=False))
     else:
-        metrics.append(
-            _share(
-                facts, mine, other, "no_show", "No-show rate", visit_cases, higher_is_better=False
-            )
-        )
+        no_show = ("no_show", "No-show rate", visit_cases)
+        metrics.append(_share(facts, mine, other, *no_show, higher_is_better=False))
     return PilotComparison(
         comparison_label="baseline" if pilot.comparison == "baseline" else "comparison group",
         pilot_scope=mine,
@@ -280,6 +262,22 @@ def _share(facts, mine, other, key, label, cases, arg="", *, higher_is_better=Tr
         difference=difference,
         verdict=verdict(difference, higher_is_better=higher_is_better),
         drill=Drill(f"pilot.{key}", str(arg)),
+    )
+
+
+def _not_measured(key: str, label: str, *, higher_is_better: bool) -> Metric:
+    return Metric(
+        key=key,
+        label=label,
+        unit="share",
+        higher_is_better=higher_is_better,
+        pilot=None,
+        pilot_n=0,
+        comparison=None,
+        comparison_n=0,
+        difference=NONE,
+        verdict=NOT_MEASURED,
+        drill=Drill(f"pilot.{key}"),
     )
 
 
