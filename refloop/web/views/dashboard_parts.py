@@ -229,7 +229,7 @@ def access_part(facts, scope: Scope, *, appointments, tna, link) -> dict:
                 "p90": number_text(w.p90_days),
                 "url": url(link, w.drill),
             }
-            for w in report.waits
+            for w in _distinct_waits(report.waits)
         ],
         "tna": [
             {"tna": t, "latest": number_text(t.mean_days), "mean": number_text(t.period_mean_days)}
@@ -246,6 +246,17 @@ def access_part(facts, scope: Scope, *, appointments, tna, link) -> dict:
             for n, r in enumerate(rates)
         ],
     }
+
+
+def _distinct_waits(waits) -> list:
+    """A line whose referrals carry no visit type comes back twice (the line, and its one
+    untyped visit type, with the same figures): show it once."""
+    seen, out = set(), []
+    for wait in waits:
+        if (wait.service_line, wait.visit_type) not in seen:
+            seen.add((wait.service_line, wait.visit_type))
+            out.append(wait)
+    return out
 
 
 def _rate_kind(n: int, leads: int) -> str:
