@@ -21,7 +21,7 @@ import polars as pl
 
 from refloop.analytics.audit import AuditError
 from refloop.analytics.audit.mapping import BUILT_IN, Mapping, mapping_load, mapping_merge
-from refloop.analytics.audit.milestones import Parsed, milestones_parse
+from refloop.analytics.audit.milestones import Parsed, facts_unjudged, milestones_parse
 from refloop.analytics.audit.program import Program, program_load, program_standard
 from refloop.analytics.audit.reading import file_read
 from refloop.analytics.scope import month_after
@@ -93,6 +93,7 @@ def audit_run(
         calendar=BusinessCalendar(closures=program.closures, tz=tz),
         as_of=as_of,
     )
+    facts, gaps = facts_unjudged(facts, mapping=mapping)
     month = month or _latest_month(facts, tz, as_of)
     review = review_build(
         facts,
@@ -101,7 +102,7 @@ def audit_run(
         tz=tz,
         as_of=as_of,
         organization=organization,
-        notes=_notes(parsed, path),
+        notes=_notes(parsed, path) + gaps,
     )
     out.mkdir(parents=True, exist_ok=True)
     stem = f"review-{review.month:%Y-%m}"

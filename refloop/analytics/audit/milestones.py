@@ -218,11 +218,16 @@ def _derive(values: pl.DataFrame, given: dict) -> pl.DataFrame:
         frame = frame.with_columns(pl.max_horizontal(times).alias("last_activity_at"))
     if not has("ended_at"):
         frame = frame.with_columns(_ended(frame.columns).alias("ended_at"))
-    frame = frame.with_columns(pl.col("decision").fill_null(""), *_text_nulls(frame.columns))
+    # Text is "" when unknown (FACT_SCHEMA: referrer_key "" if unknown), never null.
     return frame.select(
-        (pl.col(c) if c in frame.columns else pl.lit(None)).cast(FACT_SCHEMA[c]).alias(c)
-        for c in MILESTONE_COLUMNS
-    )
+        _column(frame.columns, c).fill_null("") if FACT_SCHEMA[c] == pl.String() else
+        _column(frame.columns, c) for c in MILESTONE_COLUMNS
+    )  # fmt: skip
+
+
+def _column(columns: list[str], name: str) -> pl.Expr:
+    value = pl.col(name) if name in columns else pl.lit(None)
+    return value.cast(FACT_SCHEMA[name]).alias(name)
 
 
 def _state(columns: list[str]) -> pl.Expr:
@@ -264,7 +269,35 @@ def _ended(columns: list[str]) -> pl.Expr:
     )
 
 
-def _text_nulls(columns: list[str]) -> list[pl.Expr]:
-    # Text columns are "" when unknown (FACT_SCHEMA: referrer_key "" if unknown).
-    text = [c for c in MILESTONE_COLUMNS if FACT_SCHEMA[c] == pl.String() and c in columns]
-    return [pl.col(c).fill_null("") for c in text if c != "decision"]
+# A target is judged when its clock stops; a file without the column that stops it cannot say.
+TARGET_ENDS = {
+    "acknowledge": ("acknowledged_at",),
+    "triage": ("decided_at", "accepted_at", "declined_at", "redirected_at", "decision"),
+    "first_contact": ("first_contact_at",),
+    "appointment": ("booked_at",),
+    "report": ("report_sent_at",),
+}
+GAP_NOTES = {
+    "acknowledged_at": "when the referrer was acknowledged",
+    "booked_at": "when appointments were booked (the funnel's 'scheduled' step, days to "
+    "appointment and the appointment target)",
+    "report_delivered_at": "when reports were delivered (report delivered within N days)",
+    "first_contact_at": "first patient contact",
+    "report_sent_at": "when reports were sent",
+}
+
+
+def facts_unjudged(
+    facts: pl.DataFrame, *, mapping: Mapping
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """The facts with the targets the file cannot judge left unjudged (null), and notes that say
+    what the file does not have (so a missing column reads as "not known", never as "missed")."""
+    given = set(mapping.columns)
+    blind = [kind for kind, ends in TARGET_ENDS.items() if not given & set(ends)]
+    facts = facts.with_columns(pl.lit(None, dtype=pl.Boolean).alias(f"{k}_met") for k in blind)
+    missing = [text for column, text in GAP_NOTES.items() if column not in given]
+    notes = (
+        f"The file does not say {'; '.join(missing)}: "
+        "those numbers cannot come from it (they show as blank or 0).",
+    )
+    return facts, notes if missing else ()
