@@ -1,0 +1,137 @@
+"""The monthly review of a hand-built month: the numbers, in the HTML and in the PDF's text."""
+
+import datetime as dt
+import io
+
+from pypdf import PdfReader
+
+from refloop.analytics.review import review_build, review_html, review_pdf
+from tests.analytics.factories import NEW_YORK, facts
+
+OCTOBER = dt.date(2026, 10, 1)
+
+
+def _seen(received, booked, appointment, days, **more):
+    return {
+        "received_at": received,
+        "decision": "accepted",
+        "accepted_at": received,
+        "decided_at": received,
+        "booked_at": booked,
+        "appointment_at": appointment,
+        "seen_at": appointment,
+        "days_to_appointment": days,
+        "state": "completed",
+        **more,
+    }
+
+
+def _fading_referrer():
+    """Dr Fading sent 3 a month from November 2025 to August 2026 and none since."""
+    rows = []
+    for month in range(10):
+        first = dt.date(2025, 11, 1) + dt.timedelta(days=31 * month)
+        for day in (3, 10, 17):
+            rows.append(
+                {
+                    "received_at": f"{first:%Y-%m}-{day:02d} 10:00",
+                    "referrer_key": "1999999999",
+                    "referrer_name": "Dr Fading",
+                    "practice": "Elm Clinic",
+                }
+            )
+    return rows
+
+
+def month_facts():
+    return facts(
+        # October 2026: four referrals.
+        _seen(
+            "2026-10-05 09:00", "2026-10-07 09:00", "2026-10-15 09:00", 10.0,
+            acknowledged_at="2026-10-05 10:00", acknowledged_gross=3600,
+            acknowledged_net=3600, acknowledge_met=True,
+            report_sent_at="2026-10-16 10:00", report_sent_gross=32400, report_sent_net=32400,
+            report_met=True, state="closed",
+        ),
+        _seen(
+            "2026-10-12 09:00", "2026-10-13 09:00", "2026-10-20 09:00", 8.0,
+            acknowledged_at="2026-10-14 09:00", acknowledged_gross=64800,
+            acknowledged_net=64800, acknowledge_met=False,
+        ),
+        {"received_at": "2026-10-20 09:00", "decided_at": "2026-10-21 09:00",
+         "ended_at": "2026-10-21 09:00", "decision": "declined", "state": "declined",
+         "outcome_reason": "not_indicated", "last_activity_at": "2026-10-21 09:00"},
+        {"received_at": "2026-10-28 09:00", "last_activity_at": "2026-10-28 09:00"},
+        # September 2026: two, both seen.
+        _seen("2026-09-10 09:00", "2026-09-11 09:00", "2026-09-25 09:00", 15.0),
+        _seen("2026-09-15 09:00", "2026-09-16 09:00", "2026-09-25 09:00", 10.0),
+        *_fading_referrer(),
+    )  # fmt: skip
+
+
+GOALS = {"conversion": 0.6, "acknowledged_within_target": 0.9}
+
+
+def _review():
+    return review_build(
+        month_facts(), month=OCTOBER, targets=GOALS, tz=NEW_YORK, organization="Riverside"
+    )
+
+
+def test_it_shows_the_months_headline_against_last_month_and_target():
+    review = _review()
+    # Received in October: 4 (September: 2). Seen: 2 of them (September: 2 of 2).
+    # Conversion: 2 / 4 = 50% (September 100%: -50 points; the goal 60% is not met).
+    # Median days to appointment of the booked: (10 + 8) / 2 = 9.0 (September (15 + 10) / 2).
+    # Acknowledged within target: judged 2, met 1 = 50% (goal 90%).
+    # Report sent within target: judged 1 (the other has no report yet), met 1 = 100%.
+    # Report delivered within 14 days: the 10-15 visit's 14 days are over by November 1 and
+    # nothing was delivered (0 of 1); the 10-20 visit's run to November 3: pending.
+    assert review.numbers == {
+        "received": 4,
+        "seen": 2,
+        "conversion": 0.5,
+        "days_to_appointment": 9.0,
+        "acknowledged_within_target": 0.5,
+        "report_within_target": 1.0,
+        "report_delivered_within": 0.0,
+    }
+    rows = {row.cells[0]: row for row in review.table("headline").rows}
+    assert rows["Referrals received"].cells[1:4] == ("4", "2", "+2")
+    assert rows["Conversion (seen / received)"].cells[1:] == (
+        "50%", "100%", "-50 pts", "60%", "off target",
+    )  # fmt: skip
+    assert rows["Conversion (seen / received)"].flag == "bad"
+    assert rows["Median days to appointment"].cells[1:4] == ("9.0 days", "12.5 days", "-3.5")
+    assert rows["Referrer acknowledged within target"].cells[1] == "50%"
+
+
+def test_it_lists_where_referrals_went_and_the_referrers_to_call():
+    review = _review()
+    outcomes = {row.cells[0]: row.cells[1:] for row in review.table("outcomes").rows}
+    assert outcomes == {
+        "Seen": ("2", "50%"),
+        "Declined: Not indicated": ("1", "25%"),
+        "Still open": ("1", "25%"),
+    }
+    calls = review.table("calls").rows
+    # 30 referrals in the 10 baseline months; none in September and October (expected 6).
+    assert [row.cells[:2] for row in calls] == [("Dr Fading", "Elm Clinic")]
+    assert calls[0].cells[2].startswith("0 (expected")
+
+
+def test_it_writes_the_same_numbers_in_html_and_pdf():
+    review = _review()
+    html = review_html(review)
+    assert "<h1>Monthly review: October 2026</h1>" in html
+    assert "<td>Conversion (seen / received)</td><td>50%</td><td>100%</td>" in html
+    assert "<td>Dr Fading</td><td>Elm Clinic</td>" in html
+    assert html.count("<svg") == len(review.figures) == 2
+    pdf = review_pdf(review)
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert reader.metadata.title == "Monthly review: October 2026"
+    assert "Referrals received\n4\n2\n+2" in text
+    assert "Conversion (seen / received)\n50%\n100%\n-50 pts\n60%\noff target" in text
+    assert "Referrer acknowledged within target\n50%" in text
+    assert "Dr Fading\nElm Clinic" in text
