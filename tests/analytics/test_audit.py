@@ -2,10 +2,16 @@
 
 import datetime as dt
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from pypdf import PdfReader
 
 from refloop.analytics.audit import AuditError
 from refloop.analytics.audit.mapping import (
@@ -16,6 +22,7 @@ from refloop.analytics.audit.mapping import (
     mapping_merge,
 )
 from refloop.analytics.audit.milestones import milestones_parse
+from refloop.analytics.audit.program import Program
 from refloop.analytics.audit.reading import file_read
 from refloop.analytics.facts import MILESTONE_COLUMNS
 
@@ -201,3 +208,177 @@ def test_it_maps_refloops_own_export_columns():
 
     exported = {c.name for c in REFERRAL_COLUMNS}
     assert set(REFLOOP_EXPORT.columns.values()) <= exported
+
+
+# The command ---------------------------------------------------------------------------------
+
+THEIR_NAMES = {
+    "received_at": "Date Received",
+    "service_line": "Dept",
+    "priority": "Urgency",
+    "referrer_key": "Referrer NPI",
+    "referrer_name": "Referring Doctor",
+    "practice": "Practice",
+    "state": "Status",
+    "decision": "Triage",
+    "outcome_reason": "Why",
+    "acknowledged_at": "Acknowledged",
+    "decided_at": "Triaged",
+    "booked_at": "Booked",
+    "appointment_at": "Appt",
+    "seen_at": "Seen",
+    "report_sent_at": "Report Sent",
+}
+AS_OF = "2026-11-01T00:00:00-04:00"
+
+
+def _their_export(tmp_path) -> str:
+    """The review test's hand-built month as another system would export it: their column
+    names, US dates in local time, their words for the states."""
+    from tests.analytics.test_review import month_facts
+
+    local = month_facts().select(
+        pl.col(c).dt.convert_time_zone("America/New_York").dt.strftime("%m/%d/%Y %H:%M")
+        if c.endswith("_at") else pl.col(c).replace("", None)
+        for c in THEIR_NAMES
+    ).with_columns(
+        pl.col("state").replace({"completed": "Visit done", "closed": "Done"})
+    )  # fmt: skip
+    path = tmp_path / "their-export.csv"
+    local.rename(THEIR_NAMES).write_csv(path)
+    return str(path)
+
+
+def _printed(printed: str, label: str) -> list[str]:
+    """The cells printed after a headline label (columns are two or more spaces apart)."""
+    line = next(line for line in printed.splitlines() if line.startswith(label))
+    return re.split(r"\s{2,}", line.strip())[1:]
+
+
+def _args(tmp_path, path) -> list[str]:
+    args = ["audit", path, "--month", "2026-10", "--out", str(tmp_path / "out"), "--as-of", AS_OF]
+    args += [f"--column={ours}={theirs}" for ours, theirs in THEIR_NAMES.items()]
+    args += ["--value", "state:Visit done=completed", "--value", "state:Done=closed"]
+    return args + ["--date-format", "%m/%d/%Y %H:%M", "--name", "Riverside"]
+
+
+def test_it_gives_the_reviews_numbers_from_another_systems_file(tmp_path, capsys):
+    from refloop.analytics.audit.cli import main
+
+    path = _their_export(tmp_path)
+    # Their goals, and Refloop's standard clock targets (no "targets" key).
+    from tests.analytics.test_review import GOALS
+
+    program = tmp_path / "program.json"
+    program.write_text(json.dumps({"goals": GOALS}))
+    assert main(_args(tmp_path, path) + ["--program", str(program)]) == 0
+    printed = capsys.readouterr().out
+    # The same numbers as the app's review of the same month (test_review: worked out there);
+    # here business time, targets and judgements come from facts_build on the file's dates.
+    assert _printed(printed, "Referrals received") == ["4", "2", "+2"]
+    assert _printed(printed, "Conversion (seen") == ["50%", "100%", "-50 pts", "60%", "off target"]
+    assert _printed(printed, "Referrer acknowledged")[:1] == ["50%"]
+    assert "Rows read: 36; in the metrics: 36; left out: 0." in printed
+    html = (tmp_path / "out" / "review-2026-10.html").read_text()
+    assert "<td>Conversion (seen / received)</td><td>50%</td><td>100%</td>" in html
+    assert "<td>Dr Fading</td><td>Elm Clinic</td>" in html
+    pdf = PdfReader(tmp_path / "out" / "review-2026-10.pdf")
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+    assert "Referrals received\n4\n2\n+2" in text
+
+
+def test_it_matches_the_apps_review_number_for_number(tmp_path):
+    from refloop.analytics.audit.cli import audit_run
+    from refloop.analytics.audit.program import program_standard
+    from tests.analytics.test_review import GOALS, _review
+
+    path = _their_export(tmp_path)
+    mapping = mapping_merge(
+        Mapping(),
+        columns=[f"{ours}={theirs}" for ours, theirs in THEIR_NAMES.items()],
+        values=["state:Visit done=completed", "state:Done=closed"],
+        date_formats=["%m/%d/%Y %H:%M"],
+    )
+    program = program_standard()
+    audit = audit_run(
+        path=Path(path), mapping=mapping, tz=NEW_YORK, month=dt.date(2026, 10, 1),
+        program=Program(targets=program.targets, goals=GOALS, closures=frozenset()),
+        as_of=dt.datetime.fromisoformat(AS_OF), out=tmp_path / "out",
+    )  # fmt: skip
+    app = _review()
+    assert audit.review.numbers == app.numbers
+    assert audit.review.table("headline") == app.table("headline")
+    assert audit.review.table("outcomes") == app.table("outcomes")
+    assert audit.review.table("calls") == app.table("calls")
+
+
+def test_it_quarantines_bad_rows_beside_the_report_and_says_how_many(tmp_path, capsys):
+    from refloop.analytics.audit.cli import main
+
+    path = tmp_path / "theirs.csv"
+    path.write_text(THEIRS)
+    args = [
+        "audit",
+        str(path),
+        "--month",
+        "2026-03",
+        "--out",
+        str(tmp_path / "out"),
+        "--as-of",
+        AS_OF,
+        "--date-format",
+        "%m/%d/%Y %H:%M",
+        "--date-format",
+        "%m/%d/%Y",
+    ]
+    args += [f"--column={c}" for c in COLUMNS] + [f"--value={v}" for v in VALUES]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "Rows read: 7; in the metrics: 2; left out: 5." in printed
+    assert "  row 4: received_at (Date Received): missing" in printed
+    # Formats given replace the defaults: the ISO date of row 9 is not one of them.
+    assert "  row 9: received_at (Date Received): '2026-03-08' is not a date" in printed
+    quarantine = pl.read_csv(tmp_path / "out" / "quarantine-theirs.csv", infer_schema=False)
+    assert quarantine["row"].to_list() == ["3", "4", "6", "7", "9"]
+    assert quarantine.columns[:3] == ["row", "reasons", "Ref"]
+    html = (tmp_path / "out" / "review-2026-03.html").read_text()
+    assert "5 rows could not be read and are left out of every number" in html
+
+
+def test_it_runs_without_django_settings_or_a_database(tmp_path):
+    path = _their_export(tmp_path)
+    script = (
+        "import sys\n"
+        "from refloop.analytics.audit.cli import main\n"
+        f"code = main({_args(tmp_path, path)!r})\n"
+        "from django.conf import settings\n"
+        "assert not settings.configured, 'settings were configured'\n"
+        "assert not [m for m in sys.modules if m.startswith('django.db.backends')]\n"
+        "sys.exit(code)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "Referrals received" in run.stdout
+    assert not list(tmp_path.glob("*.sqlite3"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--column=received_at=Date Recieved"], "Columns not in the file: Date Recieved."),
+        (["--column=recieved=Date Received"], "Unknown field 'recieved'"),
+        (["--column=received_at=Date Received", "--month=October"], "--month 'October'"),
+    ],
+)
+def test_it_stops_with_a_clear_error(tmp_path, capsys, args, message):
+    from refloop.analytics.audit.cli import main
+
+    path = tmp_path / "theirs.csv"
+    path.write_text(THEIRS)
+    assert main(["audit", str(path), "--out", str(tmp_path), *args]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("refloop audit: ") and message in error
+    assert "Traceback" not in error
