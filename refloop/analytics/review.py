@@ -19,7 +19,7 @@ Everything in a review is an aggregate: counts, rates, durations, referrer names
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -120,10 +120,12 @@ def review_build(
     tna: pl.DataFrame | None = None,
     pilot=None,
     notes: tuple[str, ...] = (),
+    unknown: frozenset[str] = frozenset(),
 ) -> Review:
     """The review of the referrals received in `month` (a date in it), judged as of the month's
     end (or `as_of`, if earlier: a month still running). `targets`: headline key -> goal (see
-    metrics.headline); `pilot`: a metrics.pilot configuration, or None."""
+    metrics.headline); `pilot`: a metrics.pilot configuration, or None; `unknown`: headline keys
+    the data cannot tell (an audited file without the column), shown as "not in the data"."""
     from refloop.analytics.metrics.headline import headline
 
     first = month.replace(day=1)
@@ -135,6 +137,7 @@ def review_build(
     results |= _bottlenecks(facts, scope)
     results |= _pilot(facts, scope, pilot)
     tables = tuple(t for t in (_table(name, result) for name, result in results.items()) if t)
+    tables = tuple(_unknown(t, results["headline"], unknown) for t in tables)
     title = f"Monthly review: {first:%B %Y}"
     return Review(
         month=first,
@@ -142,7 +145,9 @@ def review_build(
         organization=organization,
         as_of=scope.as_of,
         tz=tz,
-        numbers={n.key: n.this_month for n in results["headline"].numbers},
+        numbers={
+            n.key: None if n.key in unknown else n.this_month for n in results["headline"].numbers
+        },
         tables=tables,
         figures=_figures(results),
         notes=tuple(notes) + _young(scope),
@@ -189,6 +194,17 @@ def _table(name: str, result) -> Table | None:
         "referrers": _calls_table,
     }.get(name)
     return build(result) if build else None
+
+
+def _unknown(table: Table, headline, unknown: frozenset[str]) -> Table:
+    """The headline with the numbers the data cannot tell blanked out (never a false 0%)."""
+    if table.key != "headline" or not unknown:
+        return table
+    rows = tuple(
+        Row((n.label, "not in the data", "", "", row.cells[4], "")) if n.key in unknown else row
+        for n, row in zip(headline.numbers, table.rows, strict=True)
+    )
+    return replace(table, rows=rows)
 
 
 def _headline_table(headline) -> Table:

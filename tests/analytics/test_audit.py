@@ -228,6 +228,7 @@ THEIR_NAMES = {
     "appointment_at": "Appt",
     "seen_at": "Seen",
     "report_sent_at": "Report Sent",
+    "report_delivered_at": "Report Delivered",
 }
 AS_OF = "2026-11-01T00:00:00-04:00"
 
@@ -343,6 +344,8 @@ def test_it_quarantines_bad_rows_beside_the_report_and_says_how_many(tmp_path, c
     assert quarantine.columns[:3] == ["row", "reasons", "Ref"]
     html = (tmp_path / "out" / "review-2026-03.html").read_text()
     assert "5 rows could not be read and are left out of every number" in html
+    # The file has no delivery dates: not a false 0%.
+    assert "<td>Report delivered within 14 days (not CMS50)</td><td>not in the data</td>" in html
 
 
 def test_it_runs_without_django_settings_or_a_database(tmp_path):

@@ -21,7 +21,12 @@ import polars as pl
 
 from refloop.analytics.audit import AuditError
 from refloop.analytics.audit.mapping import BUILT_IN, Mapping, mapping_load, mapping_merge
-from refloop.analytics.audit.milestones import Parsed, facts_unjudged, milestones_parse
+from refloop.analytics.audit.milestones import (
+    Parsed,
+    facts_unjudged,
+    headline_unknown,
+    milestones_parse,
+)
 from refloop.analytics.audit.program import Program, program_load, program_standard
 from refloop.analytics.audit.reading import file_read
 from refloop.analytics.scope import month_after
@@ -103,6 +108,7 @@ def audit_run(
         as_of=as_of,
         organization=organization,
         notes=_notes(parsed, path) + gaps,
+        unknown=headline_unknown(mapping),
     )
     out.mkdir(parents=True, exist_ok=True)
     stem = f"review-{review.month:%Y-%m}"

@@ -287,6 +287,23 @@ GAP_NOTES = {
 }
 
 
+# The headline numbers (metrics.headline keys) a file without the column cannot tell.
+HEADLINE_NEEDS = {
+    "seen_at": ("seen", "conversion"),
+    "booked_at": ("days_to_appointment",),
+    "acknowledged_at": ("acknowledged_within_target",),
+    "report_sent_at": ("report_within_target",),
+    "report_delivered_at": ("report_delivered_within",),
+}
+
+
+def headline_unknown(mapping: Mapping) -> frozenset[str]:
+    return frozenset(
+        key for column, keys in HEADLINE_NEEDS.items() if column not in mapping.columns
+        for key in keys
+    )  # fmt: skip
+
+
 def facts_unjudged(
     facts: pl.DataFrame, *, mapping: Mapping
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
