@@ -176,7 +176,7 @@ def test_it_renders_every_chart_as_svg_png_and_pdf(scene):
 
     assert image.format == "PNG"
     assert image.size == (round(scene.width * 2), round(scene.height * 2))
-    assert image.convert("L").getextrema() == (0, 255) or image.convert("L").getextrema()[0] < 128
+    assert image.convert("L").getextrema()[0] < 128  # something dark was drawn on white
     assert PdfReader(io.BytesIO(scene.pdf())).pages
 
 

@@ -8,9 +8,16 @@ import polars as pl
 
 from refloop.analytics.cohorts import cohort_select
 from refloop.analytics.facts import STEPS
-from refloop.analytics.metrics.cycle import cycle_frame, cycle_times, cycle_times_by
+from refloop.analytics.metrics.cycle import (
+    cycle_frame,
+    cycle_times,
+    cycle_times_by,
+    group_scope,
+)
+from refloop.analytics.metrics.funnel import funnel
 from refloop.analytics.scope import Scope
 from tests.analytics.factories import NEW_YORK, at, facts
+from tests.analytics.test_funnel import march_referrals
 
 MARCH = Scope.month(dt.date(2025, 3, 1), tz=NEW_YORK)  # as_of = 2025-04-01 00:00 New York
 HOUR = 3600
@@ -95,29 +102,32 @@ def test_it_drills_into_the_durations_and_the_missed_targets():
     assert cohort_select(rows, MARCH, step.missed_drill)["referral_id"].to_list() == [3]
 
 
-def test_it_counts_the_visit_when_the_patient_was_seen():
+def test_it_counts_the_visit_when_seen_and_judges_the_appointment_when_booked():
     rows = facts(
         # Seen on March 20 after 9 calendar days; the visit step is 6 business days of 9 h.
         dict(
             received_at="2025-03-11 09:00",
+            booked_at="2025-03-12 09:00",
             appointment_at="2025-03-20 09:00",
             seen_at="2025-03-20 09:30",
             visit_gross=6 * 9 * HOUR,
             visit_net=6 * 9 * HOUR,
             appointment_met=True,
         ),
-        # The appointment is booked for April 3; not seen by April 1, so no visit yet.
+        # Booked on March 14 for April 3: not seen by April 1, so no visit yet; but the
+        # appointment target was judged at the booking (April 3 is past its due date): missed.
         dict(
             received_at="2025-03-12 09:00",
+            booked_at="2025-03-14 09:00",
             appointment_at="2025-04-03 09:00",
-            visit_gross=15 * 9 * HOUR,
-            visit_net=15 * 9 * HOUR,
+            appointment_met=False,
         ),
     )
 
     visit = cycle_times(rows, MARCH).step("visit")
 
-    assert (visit.count, visit.gross_median, visit.judged, visit.met) == (1, 54 * HOUR, 1, 1)
+    # One visit (54 h); two appointments judged, one met.
+    assert (visit.count, visit.gross_median, visit.judged, visit.met) == (1, 54 * HOUR, 2, 1)
 
 
 def test_it_groups_by_service_line_and_local_month_across_dst():
@@ -202,3 +212,51 @@ def test_it_gives_the_same_percentiles_as_duckdb_quantile_cont():
             assert mine["acknowledged:net_p90"] is None
         else:
             assert abs(mine["acknowledged:net_p90"] - p90) < 1e-6
+
+
+def test_it_gives_each_group_the_same_funnel_counts_as_the_funnel():
+    rows = march_referrals()  # 12 March referrals, all Cardiology
+
+    (group,) = cycle_times_by(rows, MARCH)
+
+    assert group.key == {"service_line": "Cardiology", "month": dt.date(2025, 3, 1)}
+    assert group.funnel == {s.name: s.count for s in funnel(rows, MARCH).steps}
+
+
+def test_it_drills_into_one_group_judged_as_the_group_was():
+    rows = random_facts(200)
+    year = Scope(
+        start=dt.date(2025, 1, 1),
+        end=dt.date(2026, 1, 1),
+        as_of=dt.datetime(2025, 6, 15, tzinfo=NEW_YORK),
+        tz=NEW_YORK,
+    )
+
+    for group in cycle_times_by(rows, year, by=("service_line", "month", "priority")):
+        narrowed = group_scope(year, group.key)
+        step = group.steps[0]
+        assert cohort_select(rows, narrowed, step.drill).height == step.count
+        assert cohort_select(rows, narrowed, step.missed_drill).height == step.judged - step.met
+
+
+def test_it_counts_a_target_missed_by_a_referral_that_ended_before_the_step():
+    rows = facts(
+        # Never acknowledged, cancelled March 20 with its acknowledgement target breached: missed.
+        dict(
+            received_at="2025-03-03 09:00",
+            state="cancelled",
+            ended_at="2025-03-20 09:00",
+            acknowledge_met=False,
+        ),
+        # The same, but cancelled on April 2: at April 1 the judgement was not final.
+        dict(
+            received_at="2025-03-04 09:00",
+            state="cancelled",
+            ended_at="2025-04-02 09:00",
+            acknowledge_met=False,
+        ),
+    )
+
+    step = cycle_times(rows, MARCH).step("acknowledged")
+
+    assert (step.count, step.judged, step.met, step.met_share) == (0, 1, 0, 0.0)

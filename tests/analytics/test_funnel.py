@@ -2,6 +2,9 @@
 
 import datetime as dt
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from refloop.analytics.cohorts import cohort_select
 from refloop.analytics.metrics.funnel import funnel
 from refloop.analytics.scope import Scope
@@ -217,3 +220,36 @@ def test_it_filters_and_handles_an_empty_cohort():
     assert result.overall is None
     assert result.outcomes == ()
     assert [s.from_previous for s in result.steps][1:] == [None] * 5
+
+
+STATES = ["received", "triage", "accepted", "scheduled", "no_show", "completed", "closed"]
+ENDINGS = [("declined", "not_indicated"), ("redirected", "subspecialty")]
+ENDINGS += [("cancelled", r) for r in ("no_show_limit", "unable_to_reach", "")]
+DAYS = st.integers(min_value=0, max_value=70)
+
+
+@st.composite
+def referral(draw):
+    received = dt.datetime(2025, 3, 1, 9, tzinfo=NEW_YORK) + dt.timedelta(days=draw(DAYS) // 2)
+    row = dict(received_at=received.astimezone(dt.UTC), state=draw(st.sampled_from(STATES)))
+    for column in ("accepted_at", "booked_at", "seen_at", "last_activity_at"):
+        if draw(st.booleans()):
+            row[column] = (received + dt.timedelta(days=draw(DAYS))).astimezone(dt.UTC)
+    if draw(st.booleans()):
+        row["state"], row["outcome_reason"] = draw(st.sampled_from(ENDINGS))
+        row["ended_at"] = (received + dt.timedelta(days=draw(DAYS))).astimezone(dt.UTC)
+    return row
+
+
+@given(st.lists(referral(), max_size=30), st.integers(min_value=1, max_value=20))
+def test_it_always_puts_each_referral_in_exactly_one_line(rows, stale_after):
+    frame = facts(*rows)
+
+    result = funnel(frame, MARCH, stale_after=stale_after)
+
+    assert sum(o.count for o in result.outcomes) == result.received
+    assert len({(o.kind, o.reason) for o in result.outcomes}) == len(result.outcomes)
+    behind = [cohort_select(frame, MARCH, o.drill)["referral_id"] for o in result.outcomes]
+    assert sorted(sum((ids.to_list() for ids in behind), [])) == sorted(
+        MARCH.cohort(frame)["referral_id"].to_list()
+    )

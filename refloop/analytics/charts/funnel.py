@@ -31,15 +31,16 @@ class FunnelBar:
 
 
 def _bars(funnel) -> list[FunnelBar]:
-    """A funnel result (anything with `.steps`) or a sequence of steps; a step needs `label`
-    and `count`, and may carry `drill` and `conversion`."""
+    """A funnel result (metrics.funnel.Funnel: `.steps`) or a sequence of steps; a step needs
+    `label` and `count`, and may carry `drill` and its conversion (`conversion` or
+    `from_previous`: the share of the step before)."""
     steps: Sequence = getattr(funnel, "steps", funnel)
     return [
         FunnelBar(
             label=step.label,
             count=step.count,
             drill=getattr(step, "drill", None),
-            conversion=getattr(step, "conversion", None),
+            conversion=getattr(step, "conversion", getattr(step, "from_previous", None)),
         )
         for step in steps
     ]
@@ -58,14 +59,14 @@ def funnel_chart(
     footer = 22.0
     height = top + row * len(bars) + footer
     first, last = (bars[0], bars[-1]) if bars else (None, None)
-    overall = (last.count / first.count) if first and first.count else None
+    overall, overall_text = _overall(funnel, first, last)
     description = "; ".join(
         f"{b.label}: {count_text(b.count)}"
         + (f" ({percent_text(_conversion(bars, i))} of previous)" if i else "")
         for i, b in enumerate(bars)
     )
     if overall is not None:
-        description += f". Overall {percent_text(overall)} of {first.label.lower()}."
+        description += f". {overall_text}."
     scene = Scene(
         width=width,
         height=height,
@@ -104,7 +105,7 @@ def funnel_chart(
             Text(
                 width - 4,
                 y + 4,
-                f"Overall {percent_text(overall)} of {first.label.lower()}",
+                overall_text,
                 SMALL,
                 INK,
                 anchor="end",
@@ -112,6 +113,16 @@ def funnel_chart(
             ),
         )
     return scene
+
+
+def _overall(funnel, first, last) -> tuple[float | None, str]:
+    """The funnel metric's own overall conversion (seen over received) if it has one, else the
+    last step over the first."""
+    if hasattr(funnel, "overall"):
+        value = funnel.overall
+        return value, f"Overall {percent_text(value)} of received were seen"
+    value = (last.count / first.count) if first and first.count else None
+    return value, f"Overall {percent_text(value)} of {first.label.lower() if first else ''}"
 
 
 def _conversion(bars: list[FunnelBar], i: int) -> float | None:

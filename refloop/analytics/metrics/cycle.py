@@ -18,9 +18,11 @@ Definitions (a practice manager's words)
   (position (n - 1) x q in the sorted durations, counting from 0): the median of 2, 4, 6, 8 is 5;
   the p90 of 10 values 1..10 is 9.1. It is the same rule as DuckDB's `quantile_cont` and Polars'
   `interpolation="linear"`, used everywhere in Refloop's metrics.
-- **Within target**: of the referrals whose target of that kind was judged by as_of (met or
-  missed), the share that met it. Steps without a target of their own (booked, report delivered)
-  show none.
+- **Within target**: of the referrals whose target of that kind was judged (met or missed) by
+  as_of, the share that met it. A judgement is known by as_of when its clock finished (the
+  appointment target at booking, on the appointment's date) or the referral ended before then.
+  The visit step shows the appointment target. Steps without a target of their own (booked,
+  report delivered) show none.
 
 `cycle_times_by` is the same per group (service line and month of receipt by default), with the
 funnel counts, computed in one lazy Polars group-by pass (the benchmark times it against DuckDB).
@@ -28,14 +30,14 @@ funnel counts, computed in one lazy Polars group-by pass (the benchmark times it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from refloop.analytics.cohorts import Drill, cohort
 from refloop.analytics.facts import STEPS
-from refloop.analytics.metrics.funnel import FUNNEL_STEPS, reached, share
-from refloop.analytics.scope import Scope
+from refloop.analytics.metrics.funnel import FUNNEL_STEPS, ended, reached, share
+from refloop.analytics.scope import Scope, month_after
 
 QUANTILE = "linear"  # DuckDB quantile_cont; see the docstring
 P90 = 0.9
@@ -51,7 +53,23 @@ TARGET_OF_STEP = {
 # A step is finished when its end time has passed; the visit when the patient was seen
 # (appointment_at may be a booked time still ahead).
 STEP_DONE = {step.name: step.ends for step in STEPS} | {"visit": "seen_at"}
-TARGET_DONE = {kind: STEP_DONE[step] for step, kind in TARGET_OF_STEP.items()}
+# When each target's judgement is known: when its clock finished (analytics.build: the
+# appointment target is judged at the first booking, against the appointment's date), or when the
+# referral ended (a target already late is then missed).
+TARGET_DONE = {
+    "acknowledge": "acknowledged_at",
+    "triage": "decided_at",
+    "first_contact": "first_contact_at",
+    "appointment": "booked_at",
+    "report": "report_sent_at",
+}
+# A group's column -> the Scope field that filters on it.
+SCOPE_FILTERS = {
+    "service_line": "service_lines",
+    "priority": "priorities",
+    "channel": "channels",
+    "practice": "practices",
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,8 @@ class CycleTimes:
 
 @dataclass(frozen=True)
 class CycleGroup:
+    """One group of cycle_times_by. Its drills select within `group_scope(scope, group.key)`."""
+
     key: dict  # {"service_line": "Cardiology", "month": date(2025, 3, 1)}
     funnel: dict  # step name -> count, as in metrics.funnel (received ... report_delivered)
     steps: tuple[StepTimes, ...]
@@ -91,7 +111,8 @@ def step_done(name: str, scope: Scope) -> pl.Expr:
 
 
 def target_judged(kind: str, scope: Scope) -> pl.Expr:
-    return reached(TARGET_DONE[kind], scope) & pl.col(f"{kind}_met").is_not_null()
+    final = reached(TARGET_DONE[kind], scope) | ended(scope)
+    return final & pl.col(f"{kind}_met").is_not_null()
 
 
 def _aggregations(scope: Scope, *, targets_met: bool, funnel: bool) -> list[pl.Expr]:
@@ -183,6 +204,19 @@ def cycle_times_by(
         )
         for row in table.iter_rows(named=True)
     )
+
+
+def group_scope(scope: Scope, key: dict) -> Scope:
+    """The scope narrowed to one group (same as_of, so the drill judges as the group did)."""
+    narrowed = scope
+    for column, value in key.items():
+        if column == "month":
+            narrowed = replace(narrowed, start=value, end=month_after(value))
+        elif column in SCOPE_FILTERS:
+            narrowed = replace(narrowed, **{SCOPE_FILTERS[column]: (value,)})
+        else:
+            raise ValueError(f"no filter for {column!r}: its group cannot be drilled into")
+    return narrowed
 
 
 @cohort("cycle.step")

@@ -24,7 +24,8 @@ Definitions (a practice manager's words)
 
 The as-of cut needs the latest activity before `as_of`: it is `last_activity_at` when that is
 earlier, otherwise the latest milestone time before `as_of` (the fact row keeps only the latest
-event, so this is the best the facts can say).
+event, so this is the best the facts can say). For the same reason a decline reconsidered after
+`as_of` shows as still open at `as_of`, not as declined: the row keeps only the last decision.
 """
 
 from __future__ import annotations

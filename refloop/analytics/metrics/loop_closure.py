@@ -14,7 +14,11 @@ CMS50 (Closing the Referral Loop: Receipt of Specialist Report), for a calendar 
 - For a year still running (as_of before year end), a report counts only if delivered before
   as_of, and the rate is provisional.
 - The measure is the whole program's (no dashboard filters): CMS50 is counted per patient over
-  everything the practice received.
+  everything the practice received. This is the "first referral during the first 10 months of
+  the measurement period" of the CMS50 specification.
+- **By referrer**: CMS50 holds the referring clinician accountable, so each referrer's rate counts
+  that referrer's own first referral of each patient (a patient referred by two clinicians counts
+  once for each). A referral with no known referrer is grouped as "Unknown referrer".
 
 Monthly views: "report delivered within N days" (NOT CMS50)
 -----------------------------------------------------------
@@ -39,6 +43,16 @@ from refloop.analytics.scope import Scope
 
 
 @dataclass(frozen=True)
+class ReferrerLoopClosure:
+    referrer_key: str  # "" for referrals whose referrer is unknown
+    referrer_name: str
+    denominator: int
+    numerator: int
+    rate: float | None
+    drill: Drill  # this referrer's open loops
+
+
+@dataclass(frozen=True)
 class LoopClosureCMS50:
     year: int
     denominator: int  # patients with a first referral received Jan 1 - Oct 31
@@ -47,7 +61,9 @@ class LoopClosureCMS50:
     unmatched: int  # referrals in the window with no patient key (left out)
     provisional: bool  # the year was not over at as_of
     label: str
+    denominator_drill: Drill  # the first referrals counted
     drill: Drill  # the first referrals whose loop was not closed
+    by_referrer: tuple[ReferrerLoopClosure, ...]  # most patients first
 
 
 @dataclass(frozen=True)
@@ -66,13 +82,22 @@ def _local_start(day: dt.date, tz) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tz).astimezone(dt.UTC)
 
 
-def cms50_first_referrals(facts: pl.DataFrame, *, year: int, tz) -> pl.DataFrame:
-    """Each patient's first referral received Jan 1 - Oct 31 of the year (the denominator)."""
+def _window(year: int, tz) -> pl.Expr:
     start, stop = _local_start(dt.date(year, 1, 1), tz), _local_start(dt.date(year, 11, 1), tz)
-    window = facts.filter((pl.col("received_at") >= start) & (pl.col("received_at") < stop))
-    known = window.filter(pl.col("patient_key").is_not_null() & (pl.col("patient_key") != ""))
+    return (pl.col("received_at") >= start) & (pl.col("received_at") < stop)
+
+
+def cms50_first_referrals(
+    facts: pl.DataFrame, *, year: int, tz, per: tuple[str, ...] = ("patient_key",)
+) -> pl.DataFrame:
+    """Each patient's first referral received Jan 1 - Oct 31 of the year (the denominator);
+    per=("referrer_key", "patient_key") gives each referrer's own first referral of each patient,
+    as CMS50 counts it for the referring clinician."""
+    known = facts.filter(
+        _window(year, tz) & pl.col("patient_key").is_not_null() & (pl.col("patient_key") != "")
+    )
     return known.sort("received_at", "referral_id").unique(
-        "patient_key", keep="first", maintain_order=True
+        list(per), keep="first", maintain_order=True
     )
 
 
@@ -83,40 +108,72 @@ def _closed_by(year: int, tz, as_of: dt.datetime | None) -> tuple[dt.datetime, b
     return year_end, False
 
 
+def _delivered_by(by: dt.datetime) -> pl.Expr:
+    return pl.col("report_delivered_at").is_not_null() & (pl.col("report_delivered_at") < by)
+
+
+def _by_referrer(facts: pl.DataFrame, year: int, tz, by) -> tuple[ReferrerLoopClosure, ...]:
+    firsts = cms50_first_referrals(facts, year=year, tz=tz, per=("referrer_key", "patient_key"))
+    table = (
+        firsts.with_columns(pl.col("referrer_key").fill_null(""))
+        .group_by("referrer_key")
+        .agg(
+            name=pl.col("referrer_name").drop_nulls().first(),
+            denominator=pl.len(),
+            numerator=_delivered_by(by).sum(),
+        )
+        .sort("denominator", "referrer_key", descending=[True, False])
+    )
+    return tuple(
+        ReferrerLoopClosure(
+            referrer_key=r["referrer_key"],
+            referrer_name=r["name"] or ("" if r["referrer_key"] else "Unknown referrer"),
+            denominator=r["denominator"],
+            numerator=r["numerator"],
+            rate=share(r["numerator"], r["denominator"]),
+            drill=Drill("loop.cms50", f"{year}:open:{r['referrer_key']}"),
+        )
+        for r in table.iter_rows(named=True)
+    )
+
+
 def loop_closure_cms50(
     facts: pl.DataFrame, *, year: int, tz, as_of: dt.datetime | None = None
 ) -> LoopClosureCMS50:
+    """CMS50 for the year (module docstring). Pass the page's as_of while the year runs; the
+    drills judge at the drill scope's as_of, so give them the same one."""
     firsts = cms50_first_referrals(facts, year=year, tz=tz)
     by, provisional = _closed_by(year, tz, as_of)
-    delivered = pl.col("report_delivered_at")
-    numerator = firsts.filter(delivered.is_not_null() & (delivered < by)).height
-    start, stop = _local_start(dt.date(year, 1, 1), tz), _local_start(dt.date(year, 11, 1), tz)
-    unmatched = facts.filter(
-        (pl.col("received_at") >= start)
-        & (pl.col("received_at") < stop)
-        & (pl.col("patient_key").is_null() | (pl.col("patient_key") == ""))
-    ).height
+    numerator = firsts.filter(_delivered_by(by)).height
+    unknown = pl.col("patient_key").is_null() | (pl.col("patient_key") == "")
     return LoopClosureCMS50(
         year=year,
         denominator=firsts.height,
         numerator=numerator,
         rate=share(numerator, firsts.height),
-        unmatched=unmatched,
+        unmatched=facts.filter(_window(year, tz) & unknown).height,
         provisional=provisional,
         label=f"Loop closure (CMS50), {year}" + (" — year not over" if provisional else ""),
-        drill=Drill("loop.cms50_open", str(year)),
+        denominator_drill=Drill("loop.cms50", f"{year}:all:"),
+        drill=Drill("loop.cms50", f"{year}:open:"),
+        by_referrer=_by_referrer(facts, year, tz, by),
     )
 
 
-@cohort("loop.cms50_open")
-def cms50_open_rows(facts: pl.DataFrame, scope: Scope, arg: str) -> pl.DataFrame:
-    """First referrals of the CMS50 year `arg` whose report was not delivered by Dec 31 (or by
-    the scope's as_of while the year runs)."""
-    year = int(arg)
-    firsts = cms50_first_referrals(facts, year=year, tz=scope.tz)
-    by, _ = _closed_by(year, scope.tz, scope.as_of)
-    delivered = pl.col("report_delivered_at")
-    return firsts.filter(delivered.is_null() | (delivered >= by))
+@cohort("loop.cms50")
+def cms50_rows(facts: pl.DataFrame, scope: Scope, arg: str) -> pl.DataFrame:
+    """The first referrals of CMS50 year: arg "2025:all:" (the denominator), "2025:open:" (report
+    not delivered by Dec 31, or by the scope's as_of while the year runs), "2025:open:<referrer
+    key>" (one referrer's, counted per referrer)."""
+    year, which, referrer = arg.split(":", 2)
+    per = ("referrer_key", "patient_key") if referrer else ("patient_key",)
+    firsts = cms50_first_referrals(facts, year=int(year), tz=scope.tz, per=per)
+    if referrer:
+        firsts = firsts.filter(pl.col("referrer_key") == referrer)
+    if which == "open":
+        by, _ = _closed_by(int(year), scope.tz, scope.as_of)
+        firsts = firsts.filter(~_delivered_by(by))
+    return firsts
 
 
 def _local_day(column: str, scope: Scope) -> pl.Expr:
