@@ -135,7 +135,7 @@ def review_build(
     results |= _flow(facts, scope)
     results |= _referrers(facts, scope)
     results |= _bottlenecks(facts, scope)
-    results |= _pilot(facts, scope, pilot)
+    results |= _pilot(facts, scope, pilot, appointments)
     tables = tuple(t for t in (_table(name, result) for name, result in results.items()) if t)
     tables = tuple(_unknown(t, results["headline"], unknown) for t in tables)
     title = f"Monthly review: {first:%B %Y}"
@@ -172,8 +172,15 @@ def _bottlenecks(facts, scope) -> dict:
     return {}
 
 
-def _pilot(facts, scope, pilot) -> dict:
-    return {}
+def _pilot(facts, scope, pilot, appointments) -> dict:
+    if pilot is None:
+        return {}
+    from refloop.analytics.metrics.pilot import pilot_compare
+
+    compared = pilot_compare(
+        facts, pilot, as_of=scope.as_of, tz=scope.tz, appointments=appointments
+    )
+    return {"pilot": compared}
 
 
 def _young(scope: Scope) -> tuple[str, ...]:
@@ -192,6 +199,7 @@ def _table(name: str, result) -> Table | None:
         "funnel": _outcomes_table,
         "cycle": _cycle_table,
         "referrers": _calls_table,
+        "pilot": _pilot_table,
     }.get(name)
     return build(result) if build else None
 
@@ -296,6 +304,42 @@ def _calls_table(report) -> Table:
         "(exact Poisson test, one-sided, p < 0.05).",
         empty="No referrer's volume fell significantly this month.",
     )
+
+
+def _pilot_table(compared) -> Table:
+    rows = []
+    for m in compared.metrics:
+        d = m.difference
+        unit = "days" if m.unit == "days" else "share"
+        if d.estimate is None:
+            difference = "–"
+        elif unit == "share":
+            difference = f"{d.estimate * 100:+.0f} pts ({d.low * 100:+.0f} to {d.high * 100:+.0f})"
+        else:
+            difference = f"{d.estimate:+.1f} days ({d.low:+.1f} to {d.high:+.1f})"
+        flag = {"better in the pilot": "good", "worse in the pilot": "bad"}.get(m.verdict, "")
+        rows.append(
+            Row(
+                (
+                    m.label,
+                    f"{number_text(m.pilot, unit)} (n={m.pilot_n})",
+                    f"{number_text(m.comparison, unit)} (n={m.comparison_n})",
+                    difference,
+                    m.verdict,
+                ),
+                flag=flag,
+            )
+        )
+    return Table(
+        key="pilot",
+        title=f"Pilot against its {compared.comparison_label}",
+        columns=("Measure", "Pilot", compared.comparison_label.capitalize(), "Difference (95%)",
+                 "Verdict"),
+        rows=tuple(rows),
+        note=f"{compared.pilot_referrals:,} pilot referrals, {compared.comparison_referrals:,} "
+        "in the comparison. Shares: Newcombe's interval of the difference; the median: a "
+        "bootstrap. An interval that includes 0 is noise, not an improvement.",
+    )  # fmt: skip
 
 
 def _figures(results: dict) -> tuple[Figure, ...]:

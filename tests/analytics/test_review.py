@@ -135,3 +135,25 @@ def test_it_writes_the_same_numbers_in_html_and_pdf():
     assert "Conversion (seen / received)\n50%\n100%\n-50 pts\n60%\noff target" in text
     assert "Referrer acknowledged within target\n50%" in text
     assert "Dr Fading\nElm Clinic" in text
+
+
+def test_it_compares_a_pilot_with_its_baseline():
+    from refloop.analytics.metrics.pilot import Pilot
+
+    review = review_build(
+        month_facts(),
+        month=OCTOBER,
+        targets=GOALS,
+        tz=NEW_YORK,
+        pilot=Pilot(starts=OCTOBER, service_lines=("Cardiology",)),
+    )
+    pilot = {row.cells[0]: row.cells[1:] for row in review.table("pilot").rows}
+    # The pilot: October's 4 referrals, 2 seen. Its baseline: the 31 days before (September's
+    # 2, both seen by October 1, when the baseline is observed; Dr Fading's last were in August).
+    # 4 and 2 cases cannot tell 50% from 100%: the interval of the difference includes 0.
+    seen = pilot["Seen (of referrals received)"]
+    assert seen[:2] == ("50% (n=4)", "100% (n=2)")
+    assert seen[2].startswith("-50 pts (")
+    assert seen[3] == "not distinguishable from noise"
+    assert "Pilot against its baseline" in review_html(review)
+    assert "pilot" not in [t.key for t in _review().tables]  # none configured: no section
