@@ -159,7 +159,7 @@ def duckdb_sql(parquet: Path) -> str:
     """cycle_frame's question by hand: the cohort received [start, end) locally, each step
     reached before as_of, linear quantiles (quantile_cont), per service line and local month."""
     from refloop.analytics.facts import STEPS
-    from refloop.analytics.metrics.cycle import STEP_DONE, TARGET_OF_STEP
+    from refloop.analytics.metrics.cycle import STEP_DONE, TARGET_DONE, TARGET_OF_STEP
     from refloop.analytics.metrics.funnel import FUNNEL_STEPS
 
     cut = f"TIMESTAMPTZ '{AS_OF}'"
@@ -181,7 +181,9 @@ def duckdb_sql(parquet: Path) -> str:
             )
         kind = TARGET_OF_STEP.get(step.name)
         if kind:
-            judged = f"{reached(STEP_DONE[step.name])} AND {kind}_met IS NOT NULL"
+            # Judged when its clock stopped, or the referral ended, by as_of.
+            final = f"({reached(TARGET_DONE[kind])} OR {reached('ended_at')})"
+            judged = f"{final} AND {kind}_met IS NOT NULL"
             aggs.append(f'count(*) FILTER (WHERE {judged}) AS "{step.name}:judged"')
             aggs.append(f'count(*) FILTER (WHERE {judged} AND {kind}_met) AS "{step.name}:met"')
     local = f"timezone('{TZ.key}', received_at)"
