@@ -186,6 +186,7 @@ REFLOOP_SCHEDULER_JOBS = [
     "refloop.messaging.jobs",
     "refloop.portal.jobs",
     "refloop.inbox.jobs",
+    "refloop.analytics.jobs",
 ]
 # E-mail each person their new alerts (one message a pass; referral numbers only, no PHI).
 REFLOOP_ALERT_EMAIL = os.environ.get("REFLOOP_ALERT_EMAIL", "") in {"1", "true", "yes"}
