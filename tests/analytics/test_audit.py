@@ -278,7 +278,7 @@ def test_it_gives_the_reviews_numbers_from_another_systems_file(tmp_path, capsys
     # here business time, targets and judgements come from facts_build on the file's dates.
     assert _printed(printed, "Referrals received") == ["4", "2", "+2"]
     assert _printed(printed, "Conversion (seen") == ["50%", "100%", "-50 pts", "60%", "off target"]
-    assert _printed(printed, "Referrer acknowledged")[:1] == ["50%"]
+    assert _printed(printed, "Referrer acknowledged")[:1] == ["33%"]
     assert "Rows read: 36; in the metrics: 36; left out: 0." in printed
     html = (tmp_path / "out" / "review-2026-10.html").read_text()
     assert "<td>Conversion (seen / received)</td><td>50%</td><td>100%</td>" in html

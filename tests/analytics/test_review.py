@@ -60,7 +60,9 @@ def month_facts():
         ),
         {"received_at": "2026-10-20 09:00", "decided_at": "2026-10-21 09:00",
          "ended_at": "2026-10-21 09:00", "decision": "declined", "state": "declined",
-         "outcome_reason": "not_indicated", "last_activity_at": "2026-10-21 09:00"},
+         "outcome_reason": "not_indicated", "last_activity_at": "2026-10-21 09:00",
+         # Declined after 9 business hours, never acknowledged: the 8-hour target was missed.
+         "acknowledge_met": False},
         {"received_at": "2026-10-28 09:00", "last_activity_at": "2026-10-28 09:00"},
         # September 2026: two, both seen.
         _seen("2026-09-10 09:00", "2026-09-11 09:00", "2026-09-25 09:00", 15.0),
@@ -83,7 +85,7 @@ def test_it_shows_the_months_headline_against_last_month_and_target():
     # Received in October: 4 (September: 2). Seen: 2 of them (September: 2 of 2).
     # Conversion: 2 / 4 = 50% (September 100%: -50 points; the goal 60% is not met).
     # Median days to appointment of the booked: (10 + 8) / 2 = 9.0 (September (15 + 10) / 2).
-    # Acknowledged within target: judged 2, met 1 = 50% (goal 90%).
+    # Acknowledged within target: judged 3 (two acknowledged, one declined too late), met 1.
     # Report sent within target: judged 1 (the other has no report yet), met 1 = 100%.
     # Report delivered within 14 days: the 10-15 visit's 14 days are over by November 1 and
     # nothing was delivered (0 of 1); the 10-20 visit's run to November 3: pending.
@@ -92,7 +94,7 @@ def test_it_shows_the_months_headline_against_last_month_and_target():
         "seen": 2,
         "conversion": 0.5,
         "days_to_appointment": 9.0,
-        "acknowledged_within_target": 0.5,
+        "acknowledged_within_target": 1 / 3,
         "report_within_target": 1.0,
         "report_delivered_within": 0.0,
     }
@@ -103,7 +105,7 @@ def test_it_shows_the_months_headline_against_last_month_and_target():
     )  # fmt: skip
     assert rows["Conversion (seen / received)"].flag == "bad"
     assert rows["Median days to appointment"].cells[1:4] == ("9.0 days", "12.5 days", "-3.5")
-    assert rows["Referrer acknowledged within target"].cells[1] == "50%"
+    assert rows["Referrer acknowledged within target"].cells[1] == "33%"
 
 
 def test_it_lists_where_referrals_went_and_the_referrers_to_call():
@@ -133,7 +135,7 @@ def test_it_writes_the_same_numbers_in_html_and_pdf():
     assert reader.metadata.title == "Monthly review: October 2026"
     assert "Referrals received\n4\n2\n+2" in text
     assert "Conversion (seen / received)\n50%\n100%\n-50 pts\n60%\noff target" in text
-    assert "Referrer acknowledged within target\n50%" in text
+    assert "Referrer acknowledged within target\n33%" in text
     assert "Dr Fading\nElm Clinic" in text
 
 

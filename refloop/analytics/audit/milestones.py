@@ -167,57 +167,44 @@ def _late_reasons(values: pl.DataFrame, given: dict) -> pl.Expr:
 
 
 def _derive(values: pl.DataFrame, given: dict) -> pl.DataFrame:
+    """Fill in what the file does not say (module docstring); what it says always wins."""
+
     def has(name: str) -> bool:
         return name in given
 
     def col(name: str, dtype=UTC_TIME) -> pl.Expr:
         return pl.col(name) if has(name) else pl.lit(None, dtype=dtype)
 
+    def given_or(name: str, derived: pl.Expr, dtype=UTC_TIME) -> pl.Expr:
+        return pl.coalesce(col(name, dtype), derived).alias(name)
+
+    row_key = pl.format("row {}", "row")
     frame = values.with_columns(
         pl.col("row").cast(pl.Int64).alias("referral_id"),
-        *(
-            (pl.col(name).fill_null(default) if has(name) else pl.lit(default)).alias(name)
-            for name, default in TEXT_DEFAULTS.items()
-        ),
-        (col("patient_key", pl.String) if has("patient_key") else pl.format("row {}", "row"))
-        .fill_null(pl.format("row {}", "row"))
-        .alias("patient_key"),
+        *(given_or(name, pl.lit(default), pl.String) for name, default in TEXT_DEFAULTS.items()),
+        given_or("patient_key", row_key, pl.String),
     )
-    if not has("decision"):
-        state = col("state", pl.String)
-        decision = (
-            pl.when(col("declined_at").is_not_null())
-            .then(pl.lit("declined"))
-            .when(col("redirected_at").is_not_null())
-            .then(pl.lit("redirected"))
-            .when(state.is_in(["declined", "redirected"]))
-            .then(state)
-            .when(col("accepted_at").is_not_null() | col("decided_at").is_not_null())
-            .then(pl.lit("accepted"))
-        )
-        frame = frame.with_columns(decision.alias("decision"))
-    if not has("decided_at"):
-        frame = frame.with_columns(
-            pl.coalesce(col("accepted_at"), col("declined_at"), col("redirected_at")).alias(
-                "decided_at"
-            )
-        )
-    if not has("accepted_at"):
-        frame = frame.with_columns(
-            pl.when(pl.col("decision") == "accepted")
-            .then(pl.col("decided_at"))
-            .alias("accepted_at")
-        )
-    # A state left blank is worked out like a state not given.
-    state = _state(frame.columns)
-    frame = frame.with_columns(
-        (pl.col("state").fill_null(state) if has("state") else state).alias("state")
+    state = col("state", pl.String)
+    decision = (
+        pl.when(col("declined_at").is_not_null())
+        .then(pl.lit("declined"))
+        .when(col("redirected_at").is_not_null())
+        .then(pl.lit("redirected"))
+        .when(state.is_in(["declined", "redirected"]))
+        .then(state)
+        .when(col("accepted_at").is_not_null() | col("decided_at").is_not_null())
+        .then(pl.lit("accepted"))
     )
-    times = [c for c in frame.columns if c in TIME_FIELDS]
-    if not has("last_activity_at"):
-        frame = frame.with_columns(pl.max_horizontal(times).alias("last_activity_at"))
-    if not has("ended_at"):
-        frame = frame.with_columns(_ended(frame.columns).alias("ended_at"))
+    frame = frame.with_columns(given_or("decision", decision, pl.String))
+    decided = pl.coalesce(col("accepted_at"), col("declined_at"), col("redirected_at"))
+    frame = frame.with_columns(given_or("decided_at", decided))
+    accepted = pl.when(pl.col("decision") == "accepted").then(pl.col("decided_at"))
+    frame = frame.with_columns(given_or("accepted_at", accepted))
+    frame = frame.with_columns(given_or("state", _state(frame.columns), pl.String))
+    # Activity is anything that happened; a booked appointment's time may still be ahead.
+    times = [c for c in frame.columns if c in TIME_FIELDS and c != "appointment_at"]
+    frame = frame.with_columns(given_or("last_activity_at", pl.max_horizontal(times)))
+    frame = frame.with_columns(given_or("ended_at", _ended(frame.columns)))
     # Text is "" when unknown (FACT_SCHEMA: referrer_key "" if unknown), never null.
     return frame.select(
         _column(frame.columns, c).fill_null("") if FACT_SCHEMA[c] == pl.String() else
