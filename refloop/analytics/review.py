@@ -28,6 +28,8 @@ import polars as pl
 from refloop.analytics.scope import Scope, month_before
 
 TEMPLATES = Path(__file__).parent / "templates"
+# What a manager reads first: the headline, where referrals went, where they stall, whom to call.
+TABLE_ORDER = ("headline", "outcomes", "bottlenecks", "calls", "pilot", "cycle", "access")
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,10 @@ def review_build(
     results |= _flow(facts, scope)
     results |= _referrers(facts, scope)
     results |= _bottlenecks(facts, scope)
+    results |= _access(facts, scope, appointments, tna)
     results |= _pilot(facts, scope, pilot, appointments)
-    tables = tuple(t for t in (_table(name, result) for name, result in results.items()) if t)
+    tables = [t for t in (_table(name, result) for name, result in results.items()) if t]
+    tables = tuple(sorted(tables, key=lambda t: TABLE_ORDER.index(t.key)))
     tables = tuple(_unknown(t, results["headline"], unknown) for t in tables)
     title = f"Monthly review: {first:%B %Y}"
     return Review(
@@ -169,7 +173,15 @@ def _referrers(facts, scope) -> dict:
 
 
 def _bottlenecks(facts, scope) -> dict:
-    return {}
+    from refloop.analytics.metrics.bottlenecks import bottlenecks
+
+    return {"bottlenecks": bottlenecks(facts, scope)}
+
+
+def _access(facts, scope, appointments, tna) -> dict:
+    from refloop.analytics.metrics.access import access
+
+    return {"access": access(facts, scope, appointments=appointments, tna=tna)}
 
 
 def _pilot(facts, scope, pilot, appointments) -> dict:
@@ -200,6 +212,8 @@ def _table(name: str, result) -> Table | None:
         "cycle": _cycle_table,
         "referrers": _calls_table,
         "pilot": _pilot_table,
+        "bottlenecks": _bottlenecks_table,
+        "access": _access_table,
     }.get(name)
     return build(result) if build else None
 
@@ -278,6 +292,72 @@ def _cycle_table(cycle) -> Table:
         note="Business hours on the practice calendar (stat referrals: around the clock). Net "
         "leaves out the time spent waiting on others.",
     )
+
+
+BIGGEST_BOTTLENECKS = 8
+
+
+def _bottlenecks_table(found) -> Table:
+    """The longest leg of each service line's path first, then the second longest, ..."""
+    legs = sorted(found.costly_legs, key=lambda leg: (leg.rank, -(leg.net_median or 0)))
+    rows = tuple(
+        Row(
+            (
+                leg.service_line,
+                leg.label,
+                number_text(leg.referrals, "count"),
+                number_text(hours(leg.net_median), "hours"),
+            )
+        )
+        for leg in legs[:BIGGEST_BOTTLENECKS]
+    )
+    return Table(
+        key="bottlenecks",
+        title="Biggest bottlenecks",
+        columns=("Service line", "Step", "Referrals", "Median (net)"),
+        rows=rows,
+        note=f"The steps that cost the most time in each service line (median net business "
+        f"time of the month's referrals that finished them). {found.open_total:,} referrals "
+        "were open at the month's end.",
+    )
+
+
+def _access_table(report) -> Table:
+    rows = [
+        Row(
+            (
+                w.service_line or "All service lines",
+                number_text(w.appointments, "count"),
+                number_text(w.median_days, "days"),
+                number_text(w.p90_days, "days"),
+            )
+        )
+        for w in _line_waits(report.waits)
+    ]
+    shows = report.no_shows.overall
+    note = "Calendar days from receipt to the appointment (median and p90)."
+    if shows is not None:
+        note += (
+            f" No-shows: {shows.no_shows:,} of {shows.visits:,} visits due "
+            f"({number_text(shows.rate.estimate, 'share')})."
+        )
+    return Table(
+        key="access",
+        title="Days to appointment",
+        columns=("Service line", "Booked", "Median", "p90"),
+        rows=tuple(rows),
+        note=note,
+    )
+
+
+def _line_waits(waits) -> list:
+    """One row per service line (and the whole program first), not per visit type."""
+    seen, out = set(), []
+    for w in waits:
+        if not w.visit_type and w.service_line not in seen:
+            seen.add(w.service_line)
+            out.append(w)
+    return out
 
 
 def _calls_table(report) -> Table:

@@ -120,6 +120,19 @@ def test_it_lists_where_referrals_went_and_the_referrers_to_call():
     # 30 referrals in the 10 baseline months; none in September and October (expected 6).
     assert [row.cells[:2] for row in calls] == [("Dr Fading", "Elm Clinic")]
     assert calls[0].cells[2].startswith("0 (expected")
+    # The only leg with a time: the 10-05 referral's visit to report, 9 business hours.
+    assert [row.cells for row in review.table("bottlenecks").rows] == [
+        ("Cardiology", "Visit to report sent", "1", "9.0 h")
+    ]
+    # Days to appointment of the two booked: 8 and 10; median 9.0, p90 8 + 0.9 x 2 = 9.8.
+    assert review.table("access").rows[0].cells == (
+        "All service lines",
+        "2",
+        "9.0 days",
+        "9.8 days",
+    )
+    keys = [t.key for t in review.tables]
+    assert keys == ["headline", "outcomes", "bottlenecks", "calls", "cycle", "access"]
 
 
 def test_it_writes_the_same_numbers_in_html_and_pdf():

@@ -29,6 +29,7 @@ from refloop.analytics.audit.milestones import (
 )
 from refloop.analytics.audit.program import Program, program_load, program_standard
 from refloop.analytics.audit.reading import file_read
+from refloop.analytics.audit.waiting import REFLOOP_WAITING, waiting_columns, waiting_parse
 from refloop.analytics.scope import month_after
 
 SHOWN_BAD_ROWS = 10
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             as_of=_moment(args.as_of),
             out=Path(args.out),
             organization=args.name,
+            waiting=_waiting(args),
         )
     except AuditError as error:
         print(f"refloop audit: {error}", file=sys.stderr)
@@ -76,6 +78,7 @@ def audit_run(
     as_of: dt.datetime | None,
     out: Path,
     organization: str = "",
+    waiting: WaitingFile | None = None,
 ) -> Audit:
     """Read, quarantine, build the facts, review the month, write the files."""
     from refloop.analytics.build import facts_build
@@ -88,11 +91,12 @@ def audit_run(
             f"None of the {parsed.rows:,} rows could be read; see the reasons in "
             f"{_quarantine_write(parsed, out, path)}."
         )
+    waited = _waiting_read(waiting, parsed, mapping, tz)
     as_of = as_of or dt.datetime.now(dt.UTC)
     lines = parsed.milestones["service_line"].unique().sort().to_list()
     facts = facts_build(
         parsed.milestones,
-        waiting=None,
+        waiting=waited.intervals if waited else None,
         states=None,
         targets=program.targets_frame(lines),
         calendar=BusinessCalendar(closures=program.closures, tz=tz),
@@ -107,7 +111,7 @@ def audit_run(
         tz=tz,
         as_of=as_of,
         organization=organization,
-        notes=_notes(parsed, path) + gaps,
+        notes=_notes(parsed, path) + _waiting_notes(waited, waiting) + gaps,
         unknown=headline_unknown(mapping),
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -118,7 +122,41 @@ def audit_run(
     written = [html, pdf]
     if parsed.quarantine.height:
         written.append(_quarantine_write(parsed, out, path))
+    if waited and waited.quarantine.height:
+        written.append(_quarantine_write(waited, out, waiting.path))
     return Audit(review=review, parsed=parsed, facts=facts, written=tuple(written))
+
+
+@dataclass(frozen=True)
+class WaitingFile:
+    path: Path
+    columns: dict[str, str]
+    kinds: dict[str, str]
+
+
+def _waiting_read(waiting: WaitingFile | None, parsed: Parsed, mapping: Mapping, tz: ZoneInfo):
+    if waiting is None:
+        return None
+    return waiting_parse(
+        file_read(waiting.path),
+        columns=waiting.columns,
+        kinds=waiting.kinds,
+        mapping=mapping,
+        references=parsed.references,
+        tz=tz,
+    )
+
+
+def _waiting_notes(waited, waiting: WaitingFile | None) -> tuple[str, ...]:
+    if waited is None:
+        return ("No waiting file: net durations are gross (nothing is known to have paused).",)
+    note = f"Waiting on others from {waiting.path.name}: {waited.intervals.height:,} used."
+    if waited.quarantine.height:
+        note += (
+            f" {waited.quarantine.height:,} rows could not be used (see "
+            f"quarantine-{waiting.path.stem}.csv)."
+        )
+    return (note,)
 
 
 def audit_text(audit: Audit) -> str:
@@ -154,7 +192,7 @@ def _notes(parsed: Parsed, path: Path) -> tuple[str, ...]:
     return (note,)
 
 
-def _quarantine_write(parsed: Parsed, out: Path, path: Path) -> Path:
+def _quarantine_write(parsed, out: Path, path: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"quarantine-{path.stem}.csv"
     quarantine = parsed.quarantine.with_columns(
@@ -199,7 +237,26 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--program", help="targets, goals and closures (JSON)")
     audit.add_argument("--as-of", help="judge open referrals as of this time (default: now)")
     audit.add_argument("--name", default="", help="the practice's name, for the report")
+    audit.add_argument("--waiting", help="a file of blockers that paused the clocks")
+    audit.add_argument("--waiting-column", action="append", default=[], metavar="FIELD=Column",
+                       help="reference, kind, started_at, ended_at")  # fmt: skip
+    audit.add_argument("--waiting-value", action="append", default=[], metavar="kind:THEIRS=OURS")
     return parser
+
+
+def _waiting(args) -> WaitingFile | None:
+    if not args.waiting:
+        return None
+    base = REFLOOP_WAITING if args.built_in == "refloop" else {}
+    kinds = {}
+    for text in args.waiting_value:
+        name, _, pair = text.partition(":")
+        theirs, sep, ours = pair.rpartition("=")
+        if name != "kind" or not sep or not theirs:
+            raise AuditError(f"--waiting-value {text!r}: write it as kind:their_kind=our_kind.")
+        kinds[theirs.strip().lower()] = ours.strip()
+    columns = waiting_columns(args.waiting_column, base=base)
+    return WaitingFile(path=Path(args.waiting), columns=columns, kinds=kinds)
 
 
 def _mapping(args) -> Mapping:

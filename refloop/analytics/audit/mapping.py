@@ -151,11 +151,20 @@ REFLOOP_EXPORT = Mapping(
         "acknowledged_at": "acknowledged_at",
         "decided_at": "decided_at",
         "first_contact_at": "first_contact_at",
-        "appointment_at": "appointment_at",
         "seen_at": "completed_at",
         "report_sent_at": "closed_at",
         "outcome_reason": "outcome_reason",
         "patient_key": "patient_mrn",
+        # The fact table's milestones, appended to the export for this.
+        "decision": "decision",
+        "accepted_at": "accepted_at",
+        "booked_at": "booked_at",
+        "appointment_at": "visit_at",
+        "report_delivered_at": "report_delivered_at",
+        "ended_at": "ended_at",
+        "last_activity_at": "last_activity_at",
+        "no_shows": "no_shows",
+        "visit_type": "visit_type",
     }
 )
 BUILT_IN = {"refloop": REFLOOP_EXPORT}

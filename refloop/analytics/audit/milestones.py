@@ -37,6 +37,7 @@ class Parsed:
     milestones: pl.DataFrame  # MILESTONE_COLUMNS of the rows that could be read
     quarantine: pl.DataFrame  # row, reasons, then the row as given
     rows: int  # rows read from the file (blank lines not counted)
+    references: pl.DataFrame  # referral_id, reference (their id) of the rows read
 
 
 def milestones_parse(frame: pl.DataFrame, *, mapping: Mapping, tz: ZoneInfo) -> Parsed:
@@ -59,8 +60,17 @@ def milestones_parse(frame: pl.DataFrame, *, mapping: Mapping, tz: ZoneInfo) -> 
         ],
         how="horizontal",
     )
-    milestones = _derive(values.filter(~bad).drop("_reasons"), given)
-    return Parsed(milestones=milestones, quarantine=quarantine, rows=frame.height)
+    good = values.filter(~bad)
+    references = good.select(
+        pl.col("row").cast(pl.Int64).alias("referral_id"),
+        (pl.col("reference") if "reference" in given else pl.lit(None, pl.String)).alias(
+            "reference"
+        ),
+    )
+    milestones = _derive(good.drop("_reasons"), given)
+    return Parsed(
+        milestones=milestones, quarantine=quarantine, rows=frame.height, references=references
+    )
 
 
 def _check(frame: pl.DataFrame, mapping: Mapping) -> None:
