@@ -20,6 +20,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from refloop.analytics.audit import AuditError
+from refloop.analytics.audit.history import (
+    REFLOOP_STATES,
+    REFLOOP_WAITING,
+    STATE_FIELDS,
+    WAITING_FIELDS,
+    HistoryFile,
+    history_columns,
+    history_values,
+    states_parse,
+    waiting_parse,
+)
 from refloop.analytics.audit.mapping import BUILT_IN, Mapping, mapping_load, mapping_merge
 from refloop.analytics.audit.milestones import (
     Parsed,
@@ -29,7 +40,6 @@ from refloop.analytics.audit.milestones import (
 )
 from refloop.analytics.audit.program import Program, program_load, program_standard
 from refloop.analytics.audit.reading import file_read
-from refloop.analytics.audit.waiting import REFLOOP_WAITING, waiting_columns, waiting_parse
 from refloop.analytics.scope import month_after
 
 SHOWN_BAD_ROWS = 10
@@ -59,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             as_of=_moment(args.as_of),
             out=Path(args.out),
             organization=args.name,
-            waiting=_waiting(args),
+            waiting=_history(args, "waiting"),
+            states=_history(args, "states"),
         )
     except AuditError as error:
         print(f"refloop audit: {error}", file=sys.stderr)
@@ -78,7 +89,8 @@ def audit_run(
     as_of: dt.datetime | None,
     out: Path,
     organization: str = "",
-    waiting: WaitingFile | None = None,
+    waiting: HistoryFile | None = None,
+    states: HistoryFile | None = None,
 ) -> Audit:
     """Read, quarantine, build the facts, review the month, write the files."""
     from refloop.analytics.build import facts_build
@@ -91,13 +103,14 @@ def audit_run(
             f"None of the {parsed.rows:,} rows could be read; see the reasons in "
             f"{_quarantine_write(parsed, out, path)}."
         )
-    waited = _waiting_read(waiting, parsed, mapping, tz)
+    waited = _history_read(waiting_parse, waiting, parsed, mapping, tz)
+    changed = _history_read(states_parse, states, parsed, mapping, tz)
     as_of = as_of or dt.datetime.now(dt.UTC)
     lines = parsed.milestones["service_line"].unique().sort().to_list()
     facts = facts_build(
         parsed.milestones,
         waiting=waited.intervals if waited else None,
-        states=None,
+        states=changed.intervals if changed else None,
         targets=program.targets_frame(lines),
         calendar=BusinessCalendar(closures=program.closures, tz=tz),
         as_of=as_of,
@@ -111,7 +124,7 @@ def audit_run(
         tz=tz,
         as_of=as_of,
         organization=organization,
-        notes=_notes(parsed, path) + _waiting_notes(waited, waiting) + gaps,
+        notes=_notes(parsed, path) + _history_notes(waited, waiting, changed, states) + gaps,
         unknown=headline_unknown(mapping),
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -122,41 +135,36 @@ def audit_run(
     written = [html, pdf]
     if parsed.quarantine.height:
         written.append(_quarantine_write(parsed, out, path))
-    if waited and waited.quarantine.height:
-        written.append(_quarantine_write(waited, out, waiting.path))
+    for read, given in ((waited, waiting), (changed, states)):
+        if read and read.quarantine.height:
+            written.append(_quarantine_write(read, out, given.path))
     return Audit(review=review, parsed=parsed, facts=facts, written=tuple(written))
 
 
-@dataclass(frozen=True)
-class WaitingFile:
-    path: Path
-    columns: dict[str, str]
-    kinds: dict[str, str]
-
-
-def _waiting_read(waiting: WaitingFile | None, parsed: Parsed, mapping: Mapping, tz: ZoneInfo):
-    if waiting is None:
+def _history_read(parse, given: HistoryFile | None, parsed: Parsed, mapping, tz):
+    if given is None:
         return None
-    return waiting_parse(
-        file_read(waiting.path),
-        columns=waiting.columns,
-        kinds=waiting.kinds,
-        mapping=mapping,
-        references=parsed.references,
-        tz=tz,
-    )
+    frame = file_read(given.path)
+    return parse(frame, given=given, mapping=mapping, references=parsed.references, tz=tz)
 
 
-def _waiting_notes(waited, waiting: WaitingFile | None) -> tuple[str, ...]:
+def _history_notes(waited, waiting, changed, states) -> tuple[str, ...]:
+    notes = []
     if waited is None:
-        return ("No waiting file: net durations are gross (nothing is known to have paused).",)
-    note = f"Waiting on others from {waiting.path.name}: {waited.intervals.height:,} used."
-    if waited.quarantine.height:
-        note += (
-            f" {waited.quarantine.height:,} rows could not be used (see "
-            f"quarantine-{waiting.path.stem}.csv)."
-        )
-    return (note,)
+        notes.append("No waiting file: net durations equal gross (nothing known to pause them).")
+    if changed is None:
+        notes.append("No state history: time in each state is not known.")
+    for read, given in ((waited, waiting), (changed, states)):
+        if read is None:
+            continue
+        note = f"{given.path.name}: {read.intervals.height:,} rows used."
+        if read.quarantine.height:
+            note += (
+                f" {read.quarantine.height:,} could not be used (see "
+                f"quarantine-{given.path.stem}.csv)."
+            )
+        notes.append(note)
+    return tuple(notes)
 
 
 def audit_text(audit: Audit) -> str:
@@ -241,22 +249,31 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--waiting-column", action="append", default=[], metavar="FIELD=Column",
                        help="reference, kind, started_at, ended_at")  # fmt: skip
     audit.add_argument("--waiting-value", action="append", default=[], metavar="kind:THEIRS=OURS")
+    audit.add_argument("--states", help="a file of state changes (the state history)")
+    audit.add_argument("--states-column", action="append", default=[], metavar="FIELD=Column",
+                       help="reference, state, started_at")  # fmt: skip
+    audit.add_argument("--states-value", action="append", default=[], metavar="state:THEIRS=OURS")
     return parser
 
 
-def _waiting(args) -> WaitingFile | None:
-    if not args.waiting:
+HISTORY = {
+    "waiting": (WAITING_FIELDS, REFLOOP_WAITING, "kind"),
+    "states": (STATE_FIELDS, REFLOOP_STATES, "state"),
+}
+
+
+def _history(args, name: str) -> HistoryFile | None:
+    path = getattr(args, name)
+    if not path:
         return None
-    base = REFLOOP_WAITING if args.built_in == "refloop" else {}
-    kinds = {}
-    for text in args.waiting_value:
-        name, _, pair = text.partition(":")
-        theirs, sep, ours = pair.rpartition("=")
-        if name != "kind" or not sep or not theirs:
-            raise AuditError(f"--waiting-value {text!r}: write it as kind:their_kind=our_kind.")
-        kinds[theirs.strip().lower()] = ours.strip()
-    columns = waiting_columns(args.waiting_column, base=base)
-    return WaitingFile(path=Path(args.waiting), columns=columns, kinds=kinds)
+    fields, built_in, field = HISTORY[name]
+    base = built_in if args.built_in == "refloop" else {}
+    option = f"--{name}-column"
+    columns = history_columns(
+        getattr(args, f"{name}_column"), fields=fields, base=base, option=option
+    )
+    values = history_values(getattr(args, f"{name}_value"), field=field, option=f"--{name}-value")
+    return HistoryFile(path=Path(path), columns=columns, values=values)
 
 
 def _mapping(args) -> Mapping:

@@ -149,7 +149,7 @@ REFLOOP_EXPORT = Mapping(
         "referrer_name": "referring_clinician",
         "practice": "referring_organization",
         "acknowledged_at": "acknowledged_at",
-        "decided_at": "decided_at",
+        "decided_at": "triage_decided_at",
         "first_contact_at": "first_contact_at",
         "seen_at": "completed_at",
         "report_sent_at": "closed_at",
@@ -165,6 +165,8 @@ REFLOOP_EXPORT = Mapping(
         "last_activity_at": "last_activity_at",
         "no_shows": "no_shows",
         "visit_type": "visit_type",
+        "records_complete_on_arrival": "records_complete_on_arrival",
+        "records_complete_at": "records_complete_at",
     }
 )
 BUILT_IN = {"refloop": REFLOOP_EXPORT}

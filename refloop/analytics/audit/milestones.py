@@ -37,7 +37,7 @@ class Parsed:
     milestones: pl.DataFrame  # MILESTONE_COLUMNS of the rows that could be read
     quarantine: pl.DataFrame  # row, reasons, then the row as given
     rows: int  # rows read from the file (blank lines not counted)
-    references: pl.DataFrame  # referral_id, reference (their id) of the rows read
+    references: pl.DataFrame  # referral_id, reference (their id), received_at of the rows read
 
 
 def milestones_parse(frame: pl.DataFrame, *, mapping: Mapping, tz: ZoneInfo) -> Parsed:
@@ -66,6 +66,7 @@ def milestones_parse(frame: pl.DataFrame, *, mapping: Mapping, tz: ZoneInfo) -> 
         (pl.col("reference") if "reference" in given else pl.lit(None, pl.String)).alias(
             "reference"
         ),
+        pl.col("received_at"),
     )
     milestones = _derive(good.drop("_reasons"), given)
     return Parsed(
