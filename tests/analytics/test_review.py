@@ -3,10 +3,14 @@
 import datetime as dt
 import io
 
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.urls import reverse
 from pypdf import PdfReader
 
 from refloop.analytics.review import review_build, review_html, review_pdf
-from tests.analytics.factories import NEW_YORK, facts
+from tests.analytics.factories import NEW_YORK, at, facts
 
 OCTOBER = dt.date(2026, 10, 1)
 
@@ -172,3 +176,84 @@ def test_it_compares_a_pilot_with_its_baseline():
     assert seen[3] == "not distinguishable from noise"
     assert "Pilot against its baseline" in review_html(review)
     assert "pilot" not in [t.key for t in _review().tables]  # none configured: no section
+
+
+# In the app: the command, the button, the monthly e-mail ---------------------------------------
+
+
+@pytest.fixture
+def october(db):
+    """Three referrals received in October 2026 (one of them seen), their facts built."""
+    from refloop.analytics.sources import facts_rebuild_all
+    from tests import factories
+
+    line = factories.service_line()
+    for day in (5, 12, 19):
+        factories.referral(line=line, received_at=at(f"2026-10-{day:02d} 09:00"))
+    facts_rebuild_all(now=NOW)
+
+
+NOW = at("2026-11-02 10:00")
+
+
+def _pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_it_writes_and_emails_the_review_from_the_command(october, tmp_path, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    out = io.StringIO()
+    call_command("refloop_review", "--month", "2026-10", "--out", str(tmp_path),
+                 "--email", "ana@example.org, ben@example.org", stdout=out)  # fmt: skip
+    assert "Referrals received: 3 (last month 0)" in out.getvalue()
+    assert "Referrals received\n3\n0\n+3" in _pdf_text(
+        (tmp_path / "review-2026-10.pdf").read_bytes()
+    )
+    assert "<td>Referrals received</td><td>3</td>" in (tmp_path / "review-2026-10.html").read_text()
+    [message] = mail.outbox
+    assert message.subject == "Monthly review: October 2026"  # the month only, no PHI
+    assert message.bcc == ["ana@example.org", "ben@example.org"]
+    assert "Referrals received: 3 (last month 0, +3)" in message.body
+    names = [name for name, _, _ in message.attachments]
+    # The charts as pictures (no step was finished yet: the funnel is the only chart).
+    assert names == ["review-2026-10.pdf", "funnel-2026-10.png"]
+    assert message.attachments[1][1].startswith(b"\x89PNG")
+    # Aggregates only: no patient's name anywhere in what is sent.
+    assert "Testpatient" not in message.body + _pdf_text(message.attachments[0][1])
+
+
+@pytest.mark.urls("tests.analytics.review_urls")
+def test_it_gives_managers_the_review_pdf_and_no_one_else(
+    october, client, manager, liaison, intake
+):
+    from tests.web.helpers import sign_in
+
+    url = reverse("monthly_review") + "?month=2026-10"
+    for person in (liaison, intake):
+        sign_in(client, person)
+        assert client.get(url).status_code == 403
+    sign_in(client, manager)
+    response = client.get(url)
+    assert response["Content-Type"] == "application/pdf"
+    assert 'filename="review-2026-10.pdf"' in response["Content-Disposition"]
+    assert "Referrals received\n3" in _pdf_text(response.content)
+    page = client.get(url + "&format=html")
+    assert "<td>Referrals received</td><td>3</td>" in page.content.decode()
+    assert client.get(reverse("monthly_review") + "?month=October").status_code == 404
+
+
+def test_it_emails_last_months_review_once_on_the_first(october, settings):
+    from refloop.analytics.jobs_review import monthly_review_email
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.REFLOOP_REVIEW_RECIPIENTS = "ana@example.org"
+    # Before 7:00 on the 1st (New York): not yet; from then, once, however many schedulers ask.
+    assert monthly_review_email(at("2026-11-01 06:30")) == 0
+    assert monthly_review_email(at("2026-11-01 07:05")) == 1
+    assert monthly_review_email(at("2026-11-01 07:20")) == 0
+    assert monthly_review_email(at("2026-11-03 09:00")) == 0
+    [message] = mail.outbox
+    assert message.subject == "Monthly review: October 2026"
+    # No one on the list: nothing to do.
+    settings.REFLOOP_REVIEW_RECIPIENTS = ""
+    assert monthly_review_email(at("2026-12-01 08:00")) == 0
