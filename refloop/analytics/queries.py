@@ -14,10 +14,17 @@ import io
 
 import polars as pl
 from django.db import connection
+from django.db.models import F, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from refloop.analytics.facts import FACT_SCHEMA, UTC_TIME
 from refloop.analytics.models import ReferralFact
+
+# How PostgreSQL writes a timestamptz in a UTC session ("2025-03-03 14:00:00.5+00").
+PG_TIME = "%Y-%m-%d %H:%M:%S%.f%#z"
+# How Django keeps a datetime in SQLite (naive UTC, a fraction only when there is one).
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.f"
 
 
 def facts_frame(*, received_since: dt.date | None = None) -> pl.DataFrame:
@@ -28,6 +35,43 @@ def facts_frame(*, received_since: dt.date | None = None) -> pl.DataFrame:
     if connection.vendor == "postgresql":
         return _postgresql(since)
     return _plain(since)
+
+
+def frame_of(rows: QuerySet, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The queryset's values of `schema`'s lookups as a Polars frame with that schema (times as
+    UTC_TIME), without Django's per-value converters: COPY on PostgreSQL; on SQLite a plain cursor
+    with the times read as text (sqlite3 would otherwise parse each one in Python). For reads of
+    many rows (the fact builder's sources)."""
+    times = [name for name, dtype in schema.items() if dtype == UTC_TIME]
+    if connection.vendor == "postgresql":
+        sql, params = rows.values_list(*schema).query.sql_with_params()
+        raw = {name: pl.String if name in times else dtype for name, dtype in schema.items()}
+        data = _copy_out(sql, params)
+        if not data:
+            return pl.DataFrame(schema=schema)
+        frame = pl.read_csv(data, has_header=False, new_columns=list(raw), schema=raw)
+        return frame.with_columns(
+            pl.col(times).str.to_datetime(PG_TIME, time_unit="us", time_zone="UTC")
+        )
+    values = [Cast(name, TextField()) if name in times else F(name) for name in schema]
+    sql, params = rows.values_list(*values).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    raw = {name: pl.String if name in times else dtype for name, dtype in schema.items()}
+    frame = pl.DataFrame(found, schema=raw, orient="row")
+    return frame.with_columns(
+        pl.col(times).str.to_datetime(SQLITE_TIME, time_unit="us", time_zone="UTC")
+    )
+
+
+def _copy_out(sql: str, params) -> bytes:
+    buffer = io.BytesIO()
+    statement = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement, params or None) as copy:
+        for block in copy:
+            buffer.write(block)
+    return buffer.getvalue()
 
 
 def _columns() -> dict[str, str]:
@@ -59,14 +103,10 @@ def _postgresql(since) -> pl.DataFrame:
             raw[name] = dtype
     where, params = _where(since)
     table = quote(ReferralFact._meta.db_table)
-    sql = f"COPY (SELECT {', '.join(selected)} FROM {table}{where}) TO STDOUT (FORMAT csv)"
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor, cursor.cursor.copy(sql, params or None) as copy:
-        for block in copy:
-            buffer.write(block)
-    if not buffer.getbuffer().nbytes:
+    data = _copy_out(f"SELECT {', '.join(selected)} FROM {table}{where}", params)
+    if not data:
         return pl.DataFrame(schema=FACT_SCHEMA)
-    frame = pl.read_csv(buffer.getvalue(), has_header=False, new_columns=list(raw), schema=raw)
+    frame = pl.read_csv(data, has_header=False, new_columns=list(raw), schema=raw)
     return _typed(frame)
 
 

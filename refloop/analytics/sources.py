@@ -33,7 +33,7 @@ from refloop.access.models import Appointment
 from refloop.analytics.build import facts_build
 from refloop.analytics.facts import FACT_SCHEMA, UTC_TIME
 from refloop.analytics.models import ReferralFact
-from refloop.core.bulk import RowWriter
+from refloop.analytics.queries import frame_of
 from refloop.core.calendar import calendar_memoized, practice_calendar
 from refloop.directory.enums import TargetUnit
 from refloop.directory.models import ResponseTarget
@@ -48,7 +48,10 @@ from refloop.referrals.enums import (
 )
 from refloop.referrals.models import Referral, ReferralBlocker, ReferralEvent
 
-CHUNK = 5000  # referrals per read and write
+# Referrals per read and write: large enough that Polars' per-operation cost is spread thin,
+# small enough for a flat memory (and an IN list SQLite takes, for facts_refresh).
+CHUNK = 5000
+RANGE = 20000  # facts_rebuild_all reads id ranges, not lists
 DECISIONS = (State.ACCEPTED, State.DECLINED, State.REDIRECTED)
 UNIT_SECONDS = {TargetUnit.BUSINESS_HOURS: 3600, TargetUnit.CALENDAR_DAYS: 86400}
 
@@ -57,10 +60,10 @@ def facts_refresh(*, referral_ids, now: dt.datetime | None = None) -> int:
     """Rebuild the fact rows of these referrals (ids of referrals that do not exist are simply
     dropped); returns how many rows were written."""
     ids = sorted(set(referral_ids))
-    written = 0
+    rules, written = _rules(), 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        written += _chunk_refresh({"pk__in": chunk}, now=now or timezone.now())
+        written += _chunk_refresh({"pk__in": chunk}, rules, now=now or timezone.now())
     return written
 
 
@@ -74,54 +77,89 @@ def facts_rebuild_all(
         ReferralFact.objects.all().delete()
         return 0
     ReferralFact.objects.filter(referral_id__gt=bounds["high"]).delete()
-    total, written = Referral.objects.count(), 0
-    for low in range(bounds["low"], bounds["high"] + 1, CHUNK):
-        written += _chunk_refresh({"pk__gte": low, "pk__lt": low + CHUNK}, now=now)
+    total, written, rules = Referral.objects.count(), 0, _rules()
+    for low in range(bounds["low"], bounds["high"] + 1, RANGE):
+        written += _chunk_refresh({"pk__gte": low, "pk__lt": low + RANGE}, rules, now=now)
         if progress:
             progress(written, total)
     return written
 
 
-def _chunk_refresh(where: dict, *, now: dt.datetime) -> int:
+def _rules() -> dict:
+    """What every chunk is judged by: the targets and the practice calendar (read once)."""
+    return {"targets": targets_frame(), "calendar": calendar_memoized(practice_calendar())}
+
+
+def _chunk_refresh(where: dict, rules: dict, *, now: dt.datetime) -> int:
     # Two refreshes of one referral at once (the event job and the daily one): the second's
     # insert may meet the first's row; it simply reads and writes again.
     for attempt in range(3):
         try:
             with transaction.atomic():
-                return _chunk_write(where, now=now)
+                return _chunk_write(where, rules, now=now)
         except IntegrityError:
             if attempt == 2:
                 raise
     return 0
 
 
-def _chunk_write(where: dict, *, now: dt.datetime) -> int:
+def _chunk_write(where: dict, rules: dict, *, now: dt.datetime) -> int:
     frames = facts_sources(where)
     facts = facts_build(
         frames["milestones"],
         waiting=frames["waiting"],
         states=frames["states"],
-        targets=targets_frame(),
-        calendar=calendar_memoized(practice_calendar()),
         as_of=now,
+        **rules,
     )
     child = {key.replace("pk", "referral_id", 1): value for key, value in where.items()}
     ReferralFact.objects.filter(**child).delete()
     rows = _rows(facts, frames["events_through"], now)
-    with connection.cursor() as cursor:
-        RowWriter().insert(cursor, ReferralFact, rows, with_id=True)
-    return len(rows)
+    _facts_insert(rows)
+    return rows.height
 
 
-def _rows(facts: pl.DataFrame, events_through: pl.DataFrame, now: dt.datetime) -> list[dict]:
+def _rows(facts: pl.DataFrame, events_through: pl.DataFrame, now: dt.datetime) -> pl.DataFrame:
+    """The table's rows in its column order (FACT_SCHEMA, then the bookkeeping)."""
     text = [name for name, dtype in FACT_SCHEMA.items() if dtype == pl.String()]
     facts = facts.with_columns(pl.col(text).fill_null("")).join(
         events_through, on="referral_id", how="left"
     )
-    facts = facts.with_columns(
-        pl.col("events_through").fill_null(0), pl.col("no_shows").fill_null(0), built_at=pl.lit(now)
-    )
-    return facts.to_dicts()
+    return facts.with_columns(
+        pl.col("events_through").fill_null(0),
+        pl.col("no_shows").fill_null(0),
+        built_at=pl.lit(now.astimezone(dt.UTC), UTC_TIME),
+    ).select(f.attname for f in ReferralFact._meta.concrete_fields)
+
+
+def _facts_insert(rows: pl.DataFrame) -> None:
+    """PostgreSQL: one COPY of Polars' CSV (an empty string is quoted, a null is not, as COPY
+    reads them). SQLite: executemany, times in the text Django itself stores."""
+    quote = connection.ops.quote_name
+    table = quote(ReferralFact._meta.db_table)
+    columns = [quote(f.column) for f in ReferralFact._meta.concrete_fields]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+            with cursor.cursor.copy(sql) as copy:
+                copy.write(rows.write_csv(include_header=False))
+            return
+        values = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+        cursor.executemany(sql, rows.with_columns(_django_text(rows)).rows())
+
+
+def _django_text(rows: pl.DataFrame) -> list[pl.Expr]:
+    """SQLite keeps times as naive UTC text, seconds written without a fraction when whole,
+    exactly as Django writes them (so string comparisons in queries agree)."""
+    times = [name for name, dtype in rows.schema.items() if dtype == UTC_TIME]
+    return [
+        pl.when(pl.col(name).dt.microsecond() == 0)
+        .then(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S"))
+        .otherwise(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+        .alias(name)
+        for name in times
+    ]
 
 
 # Reading the referral tables ------------------------------------------------------------------
@@ -179,8 +217,7 @@ REFERRAL_FIELDS = {
 
 
 def _referrals(where: dict) -> pl.DataFrame:
-    rows = Referral.objects.filter(**where).order_by().values_list(*REFERRAL_FIELDS)
-    frame = pl.DataFrame(list(rows), schema=REFERRAL_FIELDS, orient="row")
+    frame = frame_of(Referral.objects.filter(**where).order_by(), REFERRAL_FIELDS)
     first, last = (
         pl.col("referring_clinician__first_name"),
         pl.col("referring_clinician__last_name"),
@@ -228,8 +265,7 @@ EVENT_FIELDS = {
 
 
 def _events(child: dict) -> pl.DataFrame:
-    rows = ReferralEvent.objects.filter(**child).order_by().values_list(*EVENT_FIELDS)
-    return pl.DataFrame(list(rows), schema=EVENT_FIELDS, orient="row")
+    return frame_of(ReferralEvent.objects.filter(**child).order_by(), EVENT_FIELDS)
 
 
 def _live(events: pl.DataFrame) -> pl.DataFrame:
@@ -278,8 +314,7 @@ APPOINTMENT_FIELDS = {
 
 
 def _with_appointments(milestones: pl.DataFrame, child: dict, live: pl.DataFrame):
-    rows = Appointment.objects.filter(**child).order_by().values_list(*APPOINTMENT_FIELDS)
-    booked = pl.DataFrame(list(rows), schema=APPOINTMENT_FIELDS, orient="row")
+    booked = frame_of(Appointment.objects.filter(**child).order_by(), APPOINTMENT_FIELDS)
     # The attended one, else the latest booked.
     chosen = (
         booked.sort("referral_id", pl.col("outcome") == Appointment.Outcome.ATTENDED, "id")
@@ -326,18 +361,14 @@ def _booked_in_events(referral_ids: set[int]) -> pl.DataFrame:
 BLOCKER_FIELDS = {
     "referral_id": pl.Int64,
     "kind": pl.String,
-    "started_at": UTC_TIME,
-    "ended_at": UTC_TIME,
+    "opened_at": UTC_TIME,
+    "resolved_at": UTC_TIME,
 }
 
 
 def _blockers(child: dict) -> pl.DataFrame:
-    rows = (
-        ReferralBlocker.objects.filter(**child)
-        .order_by()
-        .values_list("referral_id", "kind", "opened_at", "resolved_at")
-    )
-    return pl.DataFrame(list(rows), schema=BLOCKER_FIELDS, orient="row")
+    blockers = frame_of(ReferralBlocker.objects.filter(**child).order_by(), BLOCKER_FIELDS)
+    return blockers.rename({"opened_at": "started_at", "resolved_at": "ended_at"})
 
 
 def _with_records(milestones: pl.DataFrame, blockers: pl.DataFrame) -> pl.DataFrame:

@@ -25,9 +25,14 @@ from refloop.analytics.charts import (
     multiples_chart,
     trend_chart,
 )
+from refloop.analytics.charts.layout import axis
 from refloop.analytics.cohorts import Drill
+from refloop.analytics.metrics.funnel import funnel as funnel_metric
+from refloop.analytics.scope import Scope
+from tests.analytics.factories import NEW_YORK, facts
 
 SVG = "{http://www.w3.org/2000/svg}"
+SHAPE_TAGS = {"rect", "line", "polyline", "circle", "text"}
 MONTHS = [dt.date(2025, m, 1) for m in range(1, 7)]
 
 
@@ -206,3 +211,55 @@ def test_it_draws_an_empty_funnel():
 
     assert scene.description == "No referrals."
     Image.open(io.BytesIO(scene.png())).verify()
+
+
+def test_it_draws_the_funnel_metric_with_its_own_numbers():
+    rows = [
+        {"received_at": "2025-03-03 09:00", "accepted_at": "2025-03-03 12:00",
+         "booked_at": "2025-03-04 10:00", "seen_at": "2025-03-10 10:00", "state": "completed"},
+        {"received_at": "2025-03-05 09:00", "accepted_at": "2025-03-05 12:00",
+         "booked_at": "2025-03-06 10:00", "state": "scheduled"},
+        {"received_at": "2025-03-07 09:00", "accepted_at": "2025-03-07 12:00", "state": "accepted"},
+        {"received_at": "2025-03-09 09:00"},
+        {"received_at": "2025-04-01 09:00"},  # April: not in March's funnel
+    ]  # fmt: skip
+    scope = Scope.month(dt.date(2025, 3, 1), tz=NEW_YORK)
+    result = funnel_metric(facts(*rows), scope)
+
+    scene = funnel_chart(result, link=link)
+
+    texts = svg_texts(scene.svg())
+    # received 4; accepted 3 (3/4 = 75%); scheduled 2 (2/3 = 67%); seen 1 (1/2 = 50%);
+    # report sent 0 (0/1 = 0%); delivered 0 (0/0: no share); overall seen / received = 1/4.
+    assert {"4", "3", "2", "1", "0"} <= set(texts)
+    assert {"75% of previous", "67% of previous", "50% of previous", "0% of previous"} <= set(texts)
+    assert "– of previous" in texts
+    assert "Overall 25% of received were seen" in texts
+    assert "/dashboards/drill/?cohort=funnel.step&arg=seen" in scene.links()
+
+
+def test_it_puts_round_ticks_on_the_value_axis():
+    # peak 21 x 1.1 = 23.1 -> steps of nice_step(23.1 / 4 = 5.8) = 10 -> 0, 10, 20, 30
+    assert axis(23.1) == [0, 10, 20, 30]
+    assert axis(143) == [0, 50, 100, 150]
+    assert axis(0) == [0, 1.0]
+
+    texts = svg_texts(trend_chart(MONTHS, [Series("Received", [18, 21, 20, 19, 21, 21])],
+                                  title="Volume").svg())  # fmt: skip
+
+    assert {"0", "10", "20", "30"} <= set(texts)
+    assert "22" not in texts and "7.5" not in texts
+
+
+@pytest.mark.parametrize("scene", every_chart(), ids=lambda s: s.key)
+def test_it_draws_the_same_shapes_and_words_in_the_svg_and_the_pdf(scene):
+    from reportlab.graphics.shapes import String
+
+    root = etree.fromstring(scene.svg().encode())
+    drawing = scene.drawing()
+    strings = [s.text for s in drawing.getContents() if isinstance(s, String)]
+
+    shapes = [e for e in root.iter() if etree.QName(e).localname in SHAPE_TAGS]
+
+    assert strings == svg_texts(scene.svg())
+    assert len(shapes) == len(drawing.getContents()) == len(scene.shapes)

@@ -69,6 +69,10 @@ def test_it_gives_each_group_the_same_time_to_be_seen():
     assert conversion.difference == newcombe(8, 10, 5, 10)
     assert conversion.difference.low < 0 < conversion.difference.high
     assert conversion.verdict == NOISE
+    # Each value drills to its cases with the group's scope: 10 referrals on each side.
+    assert conversion.drill == Drill("pilot.conversion")
+    assert cohort_select(rows, result.pilot_scope, conversion.drill).height == 10
+    assert cohort_select(rows, result.comparison_scope, conversion.drill).height == 10
 
 
 def test_it_calls_a_large_enough_difference_better():
@@ -121,6 +125,10 @@ def test_it_compares_acknowledgement_and_reports_delivered():
     assert (delivered.pilot, delivered.pilot_n) == (0.5, 2)
     assert (delivered.comparison, delivered.comparison_n) == (0.0, 1)
     assert "not CMS50" in delivered.label
+    assert delivered.drill == Drill("pilot.report_delivered", "7")
+    assert cohort_select(rows, result.pilot_scope, delivered.drill)["referral_id"].to_list() == [
+        1, 2,
+    ]  # fmt: skip
 
 
 def test_it_says_too_few_or_not_measured_rather_than_guess():
@@ -152,6 +160,9 @@ def test_it_compares_no_shows_when_appointments_are_given():
         0.5, 2, 0.0, 1,
     )  # fmt: skip
     assert not no_show.higher_is_better
+    # The pilot's no-show cases are referral 1's two visits: one referral in the list.
+    result = pilot_compare(rows, PILOT, as_of=AS_OF, appointments=appointments)
+    assert cohort_select(rows, result.pilot_scope, no_show.drill)["referral_id"].to_list() == [1]
 
 
 def test_it_compares_with_a_comparison_group_over_the_same_days():

@@ -8,6 +8,8 @@ reaches back more than a year, so "new" can be told from "unseen".
 
 import datetime as dt
 import math
+import random
+from collections import Counter
 from zoneinfo import ZoneInfo
 
 from refloop.analytics.cohorts import Drill, cohort_select
@@ -24,9 +26,9 @@ def monthly(key: str, counts: list[int], *, year=2025, first_month=1, **columns)
     rows = []
     for offset, count in enumerate(counts):
         month = first_month + offset
-        for i in range(count):  # the 2nd, 3rd, ... at 10:00; past the 26th, an hour later
-            day, hour = 2 + i % 25, 10 + i // 25
-            at = f"{year + (month - 1) // 12}-{(month - 1) % 12 + 1:02d}-{day:02d} {hour}:00"
+        for i in range(count):  # the 2nd, 3rd, ... at 10:00; past the 26th, a minute later
+            day, minute = 2 + i % 25, i // 25
+            at = f"{year + (month - 1) // 12}-{(month - 1) % 12 + 1:02d}-{day:02d} 10:{minute:02d}"
             rows.append(
                 {"referrer_key": key, "referrer_name": f"Dr {key}", "received_at": at, **columns}
             )
@@ -92,40 +94,62 @@ def test_it_calls_flat_counts_steady():
     assert r.recent_change == 0  # (12 / 3) / (24 / 6) - 1
 
 
-def test_it_calls_a_significant_rise_of_a_quarter_or_more_growing():
+def test_it_calls_a_significant_rise_of_a_quarter_or_more_a_year_growing():
     r = report(*monthly("a", [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6])).referrer("a")
-    # Last 3 months 5 + 6 + 6 = 17 (5.67 a month); the 6 before 2+3+3+4+4+5 = 21 (3.5 a month).
-    assert math.isclose(r.recent_change, (17 / 3) / (21 / 6) - 1)  # +62%
-    assert r.trend_p < 0.05 and r.monthly_change > 0
+    assert r.trend_p < 0.05
+    # The fitted change is far above +25% a year: (1 + monthly change)^12 >= 1.25.
+    assert (1 + r.monthly_change) ** 12 > 1.25
     assert r.segment == "growing"
+    # The last 3 months against the 6 before, shown beside it: 5 + 6 + 6 = 17 (5.67 a month)
+    # against 2 + 3 + 3 + 4 + 4 + 5 = 21 (3.5 a month): +62%.
+    assert math.isclose(r.recent_change, (17 / 3) / (21 / 6) - 1)
 
 
-def test_it_calls_a_significant_fall_of_a_quarter_or_more_declining():
+def test_it_calls_a_significant_fall_of_a_fifth_or_more_a_year_declining():
     r = report(*monthly("a", [6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1])).referrer("a")
-    # Last 3: 2 + 1 + 1 = 4 (1.33 a month); the 6 before 5+4+4+3+3+2 = 21 (3.5 a month).
-    assert math.isclose(r.recent_change, (4 / 3) / (21 / 6) - 1)  # -62%
+    assert r.trend_p < 0.05 and (1 + r.monthly_change) ** 12 < 0.8
     assert r.segment == "declining"
+    # Last 3: 2 + 1 + 1 = 4 (1.33 a month); the 6 before 5+4+4+3+3+2 = 21 (3.5 a month): -62%.
+    assert math.isclose(r.recent_change, (4 / 3) / (21 / 6) - 1)
 
 
 def test_it_calls_a_significant_but_small_rise_steady():
-    # 100, 102, ..., 122: the trend is significant with this many referrals, but the last 3
-    # months (118 + 120 + 122 = 360, 120 a month) are only 8% above the 6 before
-    # (106 + ... + 116 = 666, 111 a month): under the 25% a change must reach.
-    r = report(*monthly("a", [100 + 2 * i for i in range(12)])).referrer("a")
-    assert r.trend_p < 0.05
-    assert math.isclose(r.recent_change, 120 / 111 - 1)
+    # 1000, 1010, ..., 1110: with this many referrals a 1% rise a month is significant, but it
+    # comes to about +12% a year (1.0095^12), under the +25% a segment needs.
+    r = report(*monthly("a", [1000 + 10 * i for i in range(12)])).referrer("a")
+    assert r.trend_p < 0.01
+    assert 1.10 < (1 + r.monthly_change) ** 12 < 1.15
     assert r.segment == "steady"
 
 
-def test_it_calls_a_referrer_silent_for_90_days_after_three_or_more_dormant():
+def test_it_calls_a_large_but_noisy_rise_steady():
+    # 1 1 0 2 1 0 1 2 1 3 2 1: more at the end, but 15 referrals cannot show a trend.
+    r = report(*monthly("a", [1, 1, 0, 2, 1, 0, 1, 2, 1, 3, 2, 1])).referrer("a")
+    assert r.recent_change > 0.25 and r.trend_p >= 0.05
+    assert r.segment == "steady"
+
+
+def test_it_calls_a_referrer_silent_for_90_days_after_six_or_more_dormant():
     # 4 a month January to September, none since: the last referral is September 5, and the last
     # 90 days run from October 3.
     r = report(*monthly("a", [4] * 9 + [0, 0, 0])).referrer("a")
     assert r.segment == "dormant"
     assert r.last_referral_on == dt.date(2025, 9, 5)
     assert r.days_since_last == (dt.date(2026, 1, 1) - dt.date(2025, 9, 5)).days  # 118
-    # Only 2 before the silence: too few to call it dormant; occasional.
-    assert report(*monthly("b", [1, 1] + [0] * 10)).referrer("b").segment == "occasional"
+    # Only 5 before the silence: an occasional referrer's quiet spell, not a lost one.
+    assert report(*monthly("b", [1, 1, 1, 1, 1] + [0] * 7)).referrer("b").segment == "occasional"
+    # 6 before it: dormant.
+    assert report(*monthly("c", [1] * 6 + [0] * 6)).referrer("c").segment == "dormant"
+
+
+def test_it_counts_the_90_days_on_the_wall_clock():
+    # As_of is January 1 00:00 (EST); 90 days before is October 3 00:00 (EDT) on the wall
+    # clock. A referral at 00:30 on October 3 is inside the last 90 days: not dormant. (Counted
+    # in UTC, 90 days before 05:00 UTC is 01:00 EDT, and it would fall outside.)
+    late = {"referrer_key": "a", "received_at": "2025-10-03 00:30"}
+    assert report(*monthly("a", [1] * 9), late).referrer("a").segment != "dormant"
+    early = {"referrer_key": "a", "received_at": "2025-10-02 23:30"}
+    assert report(*monthly("a", [1] * 9), early).referrer("a").segment == "dormant"
 
 
 def test_it_calls_under_six_a_year_occasional():
@@ -192,7 +216,18 @@ def test_it_counts_months_before_the_first_referral_out_of_the_trend():
     r = report(*monthly("a", [0] + [4] * 11)).referrer("a")
     assert counts(r)[0] == 0  # the series still shows January
     assert r.trend_p == 1 and r.segment == "steady"
-    assert r.trend_p == poisson_trend([4] * 11).p_value
+
+
+def test_it_leaves_the_month_of_a_first_referral_in_the_window_out_of_the_trend():
+    # First referral in March: March holds at least one by definition. From April on the counts
+    # are flat (1 a month), so there is no trend; with March's 3 in, it would look like a fall.
+    r = report(*monthly("a", [0, 0, 3] + [1] * 9)).referrer("a")
+    assert r.monthly_change == 0 and r.trend_p == 1
+    assert poisson_trend([3] + [1] * 9).slope < 0  # what counting March would have said
+    # A first referral before the window is an ordinary month: January counts.
+    since_2024 = {"referrer_key": "b", "received_at": "2024-11-05 10:00"}
+    b = report(since_2024, *monthly("b", [3] + [1] * 11)).referrer("b")
+    assert b.monthly_change < 0
 
 
 def test_it_gives_the_service_line_mix_conversion_and_name():
@@ -249,3 +284,62 @@ def test_it_drills_to_the_referrals_behind_a_referrers_numbers():
     assert cohort_select(rows, DECEMBER, r.drill).height == r.total == 3
     february = cohort_select(rows, DECEMBER, month_drill("a", dt.date(2025, 2, 1)))
     assert february.height == r.monthly[1].count == 2
+    # A shorter window drills into the same months as its numbers: July to December for "b".
+    b = referrers(rows, DECEMBER, months=6).referrer("b")
+    assert b.drill == Drill("referrers.referrals", "b|6")
+    assert cohort_select(rows, DECEMBER, b.drill).height == b.total == 6
+
+
+def test_it_tells_the_demo_generators_trajectories_apart():
+    """Referrers simulated with the demo generator's own trajectories (refloop.demo.program):
+    400 referrers, 25,000 referrals over 24 months, monthly Poisson counts from each referrer's
+    volume. The segments land where the generator put them, within what 12 months can show."""
+    from refloop.demo.program import TRAJECTORIES, Referrer
+
+    rng = random.Random(5)
+    people = [
+        Referrer(None, None, min(25.0, rng.paretovariate(1.3)), weighted(rng, TRAJECTORIES),
+                 rng.uniform(0.25, 0.85), {}, ())
+        for _ in range(400)
+    ]  # fmt: skip
+    # As demo.population.arrivals: the program's daily total follows the sum of the volumes, so
+    # a referrer's expected count is their volume times one scale for the whole two years.
+    volumes = [[p.volume((month + 0.5) / 24) for p in people] for month in range(24)]
+    scale = 25_000 / sum(map(sum, volumes))
+    rows = []
+    for month in range(24):
+        day = dt.date(2024 + month // 12, month % 12 + 1, 1)
+        for n, volume in enumerate(volumes[month]):
+            for _ in range(poisson(rng, scale * volume)):
+                rows.append({"referrer_key": f"r{n}", "received_at": f"{day} 10:00"})
+    found = {r.key: r.segment for r in referrers(facts(*rows), DECEMBER).referrers}
+    alerts = {a.key for a in report(*rows).alerts}
+    called = Counter((p.trajectory, found.get(f"r{n}")) for n, p in enumerate(people))
+    listed = Counter(p.trajectory for n, p in enumerate(people) if f"r{n}" in found)
+
+    def share(trajectory, segment):
+        return called[(trajectory, segment)] / listed[trajectory]
+
+    assert share("steady", "steady") > 0.85
+    assert share("steady", "growing") + share("steady", "declining") < 0.1  # a 5% test, and luck
+    assert share("dormant", "dormant") > 0.4
+    assert share("occasional", "dormant") < 0.1
+    assert share("declining", "growing") == share("growing", "declining") == 0
+    steady_alerts = sum(
+        1 for n, p in enumerate(people) if p.trajectory == "steady" and f"r{n}" in alerts
+    )
+    assert steady_alerts / listed["steady"] < 0.06  # the test's 5%, give or take luck
+
+
+def weighted(rng, choices):
+    values, weights = zip(*choices, strict=True)
+    return rng.choices(values, weights=weights)[0]
+
+
+def poisson(rng, mean):
+    """Knuth's method: count uniform draws until their product falls below e^-mean."""
+    limit, count, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        count += 1
+        product *= rng.random()
+    return count

@@ -1,11 +1,16 @@
 """The statistical formulas against values worked out by hand or published examples."""
 
+import itertools
 import math
+import random
+import statistics
+from collections import Counter
 
 import pytest
 
 from refloop.analytics.metrics.stats import (
     Z95,
+    Trend,
     binomial_cdf,
     clopper_pearson,
     median_difference,
@@ -15,6 +20,7 @@ from refloop.analytics.metrics.stats import (
     poisson_lower_p,
     poisson_trend,
     rate_ratio,
+    resampled_median,
     wilson,
 )
 
@@ -113,7 +119,7 @@ def test_it_fits_a_doubling_trend_exactly():
 
 
 def test_it_finds_no_trend_in_flat_counts_or_in_nothing():
-    assert poisson_trend([3, 3, 3, 3]) == poisson_trend([3, 3, 3, 3]).__class__(0.0, 1.0)
+    assert poisson_trend([3, 3, 3, 3]) == Trend(slope=0.0, p_value=1.0)
     assert poisson_trend([0, 0, 0]).p_value == 1
     # A flat rate with a half-length last period (exposure 0.5) and half the count: no trend.
     assert close(poisson_trend([4, 4, 4, 2], [1, 1, 1, 0.5]).slope, 0.0, 6)
@@ -151,3 +157,22 @@ def test_it_gives_the_binomial_tail_of_the_direct_sum(k, n, p):
     # The incomplete-beta route against sum of C(n, i) p^i (1-p)^(n-i) for i <= k.
     direct = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
     assert math.isclose(binomial_cdf(k, n, p), direct, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("values", [[1, 3], [1, 2, 3], [1, 2, 3, 4], [1, 1, 2, 5, 9]])
+def test_it_drawsresampled_medians_as_often_as_resampling_would(values):
+    # By hand for [1, 2, 3]: the median is 1 when at least two of three draws are 1:
+    # 3 (1/3)^2 (2/3) + (1/3)^3 = 7/27; likewise 3; and 2 the other 13/27. Here every case is
+    # worked out by listing all n^n resamples, against 40,000 drawn medians.
+    n = len(values)
+    exact = Counter(
+        statistics.median(values[i] for i in picks)
+        for picks in itertools.product(range(n), repeat=n)
+    )
+    rng = random.Random(7)
+    drawn = Counter(resampled_median(sorted(values), rng) for _ in range(40_000))
+    for median, ways in exact.items():
+        assert abs(drawn[median] / 40_000 - ways / n**n) < 0.01, median
+    assert set(drawn) <= set(exact)
+    if values == [1, 2, 3]:
+        assert exact == {1: 7, 2: 13, 3: 7}

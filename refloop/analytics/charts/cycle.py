@@ -86,10 +86,9 @@ def cycle_chart(
         f"90th percentile {number_text(step.p90)} {step.unit}"
     )
     if step.target is not None:
-        summary += (
-            f", target {number_text(step.target)} {step.unit}, "
-            f"{percent_text(step.within_target)} within target"
-        )
+        summary += f", target {number_text(step.target)} {step.unit}"
+    if step.within_target is not None:
+        summary += f", {percent_text(step.within_target)} within target"
     scene = Scene(width, height, step.label, summary + ".", key=key)
     base = head + plot_h
     for i, count in enumerate(counts + [beyond]):
@@ -115,7 +114,7 @@ def cycle_chart(
         scene.add(Line(x, y + 3, x, base, colour, 1.5, dash))
         scene.add(Text(x + 4, y, f"{name} {number_text(value)} {step.unit}", SMALL, colour))
     footer = f"{count_text(n)} referrals"
-    if step.target is not None:
+    if step.within_target is not None:
         footer += f" · {percent_text(step.within_target)} within target"
     target = href(link, step.drill)
     scene.add(
@@ -149,7 +148,11 @@ def cycle_summary_chart(
     height = top + row_h * len(rows) + 8
     description = "; ".join(
         f"{r.label}: median {number_text(r.median)} {r.unit}, p90 {number_text(r.p90)} {r.unit}"
-        + (f", {percent_text(r.within_target)} within target" if r.target is not None else "")
+        + (
+            f", {percent_text(r.within_target)} within target"
+            if r.within_target is not None
+            else ""
+        )
         for r in rows
     )
     scene = Scene(width, height, "Cycle times per step", description or "No steps.", key=key)
@@ -168,7 +171,7 @@ def cycle_summary_chart(
             x = label_w + r.target * scale
             scene.add(Line(x, mid - bar_h, x, mid + bar_h, VERMILLION, 2))
         note = f"median {number_text(r.median)} {r.unit} · p90 {number_text(r.p90)} {r.unit}"
-        if r.target is not None:
+        if r.within_target is not None:
             note += f" · {percent_text(r.within_target)} in target"
         target = href(link, r.drill)
         scene.add(

@@ -86,5 +86,8 @@ def tick_text(value: float) -> str:
     return count_text(value) if float(value).is_integer() else number_text(value)
 
 
-def ticks(top: float, count: int = 4) -> list[float]:
-    return [top * i / count for i in range(count + 1)]
+def axis(value: float, count: int = 4) -> list[float]:
+    """Round ticks from 0 to at or above `value`, about `count` steps (0, 10, 20, 30 for 24)."""
+    step = nice_step(value / count) if value > 0 else 1.0
+    steps = max(1, math.ceil(value / step - 1e-9))
+    return [step * i for i in range(steps + 1)]

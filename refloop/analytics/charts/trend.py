@@ -19,12 +19,12 @@ from refloop.analytics.charts.layout import (
     VERMILLION,
     WASH,
     Link,
+    axis,
     count_text,
     href,
     nice_max,
     percent_text,
     tick_text,
-    ticks,
 )
 from refloop.analytics.charts.scene import Circle, Line, Polyline, Rect, Scene, Text, text_width
 from refloop.analytics.cohorts import Drill
@@ -60,7 +60,8 @@ def trend_chart(
     seen = [v for s in series for v in s.values if v is not None] + (
         [target] if target is not None else []
     )
-    peak = nice_max(max(seen + [0]) * 1.1) if not percent else 1.0
+    grid = axis(max(seen + [0]) * 1.1) if not percent else [0, 0.25, 0.5, 0.75, 1.0]
+    peak = grid[-1]
     step = plot_w / max(len(months) - 1, 1)
 
     def point(i: int, value: float) -> tuple[float, float]:
@@ -74,7 +75,7 @@ def trend_chart(
     if target is not None:
         described += f"; target {fmt(target)}"
     scene = Scene(width, height, title, described or "No data.", key=key)
-    for value in ticks(peak):
+    for value in grid:
         y = point(0, value)[1]
         scene.add(Line(left, y, left + plot_w, y, GRID, 0.75))
         label = percent_text(value) if percent else tick_text(value)

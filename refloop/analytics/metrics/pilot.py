@@ -35,11 +35,12 @@ has no case; "not measured" when the data cannot say.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from refloop.analytics.cohorts import Drill, cohort
 from refloop.analytics.metrics.stats import NONE, Interval, median_difference, newcombe
 from refloop.analytics.scope import Scope
 
@@ -79,6 +80,7 @@ class Metric:
     comparison_n: int
     difference: Interval  # pilot - comparison, 95%
     verdict: str
+    drill: Drill  # with pilot_scope or comparison_scope: the cases behind each value
 
 
 @dataclass(frozen=True)
@@ -134,47 +136,36 @@ def pilot_compare(
     """Each metric for the pilot and its comparison, with the difference's 95% interval."""
     tz = tz or as_of.tzinfo
     mine, other = pilot_scopes(pilot, as_of=as_of, tz=tz)
-    a, b = mine.cohort(facts), other.cohort(facts)
+    if appointments is not None:  # the no-show cohort finds them there, as a drill-down would
+        mine = replace(mine, extra={**mine.extra, "appointments": appointments})
+        other = replace(other, extra={**other.extra, "appointments": appointments})
+    delivered_label = f"Report delivered within {loop_days} days of the visit (not CMS50)"
     metrics = [
-        _share("conversion", "Seen (of referrals received)", _seen(a, mine), _seen(b, other)),
+        _share(facts, mine, other, "conversion", "Seen (of referrals received)", seen_cases),
         _share(
-            "acknowledged",
-            "Referrer acknowledged within target",
-            _acknowledged(a, mine),
-            _acknowledged(b, other),
+            facts, mine, other, "acknowledged", "Referrer acknowledged within target", ack_cases
         ),
-        _median(
-            "days_to_appointment",
-            "Median days to appointment",
-            _waits(a, mine),
-            _waits(b, other),
-        ),
-        _share(
-            "report_delivered",
-            f"Report delivered within {loop_days} days of the visit (not CMS50)",
-            _delivered(a, mine, loop_days),
-            _delivered(b, other, loop_days),
-        ),
+        _median(facts, mine, other),
+        _share(facts, mine, other, "report_delivered", delivered_label, delivered_cases, loop_days),
     ]
-    label = "No-show rate"
-    if appointments is None:
-        metrics.append(
-            Metric("no_show", label, "share", False, None, 0, None, 0, NONE, NOT_MEASURED)
-        )
+    if appointments is None:  # an audit of a referral file: no visits to count
+        metrics.append(_not_measured("no_show", "No-show rate", higher_is_better=False))
     else:
-        no_shows = (_missed(appointments, a, mine), _missed(appointments, b, other))
-        metrics.append(_share("no_show", label, *no_shows, higher_is_better=False))
+        no_show = ("no_show", "No-show rate", visit_cases)
+        metrics.append(_share(facts, mine, other, *no_show, higher_is_better=False))
     return PilotComparison(
         comparison_label="baseline" if pilot.comparison == "baseline" else "comparison group",
         pilot_scope=mine,
         comparison_scope=other,
-        pilot_referrals=a.height,
-        comparison_referrals=b.height,
+        pilot_referrals=mine.cohort(facts).height,
+        comparison_referrals=other.cohort(facts).height,
         metrics=tuple(metrics),
     )
 
 
-# Each group's cases: (successes, cases) for shares, the values for the median ------------------
+# Each metric's cases in a group, and which of them count (or the value, for the median). A
+# page drills into a metric with its Drill and the group's scope (pilot_scope or
+# comparison_scope): the cohort lists the cases' referrals, so the list and the count agree.
 
 
 def _utc(scope: Scope) -> dt.datetime:
@@ -185,44 +176,79 @@ def _before(column: str, scope: Scope) -> pl.Expr:
     return pl.col(column).is_not_null() & (pl.col(column) < _utc(scope))
 
 
-def _seen(rows: pl.DataFrame, scope: Scope) -> tuple[int, int]:
-    return rows.filter(_before("seen_at", scope)).height, rows.height
+def seen_cases(facts: pl.DataFrame, scope: Scope, arg: str = "") -> tuple[pl.DataFrame, pl.Expr]:
+    """Every referral of the group; it counts when seen by as_of."""
+    return scope.cohort(facts), _before("seen_at", scope)
 
 
-def _acknowledged(rows: pl.DataFrame, scope: Scope) -> tuple[int, int]:
-    judged = rows.filter(
+def ack_cases(facts: pl.DataFrame, scope: Scope, arg: str = "") -> tuple[pl.DataFrame, pl.Expr]:
+    """Referrals whose acknowledgement target was judged by as_of; counts when met."""
+    judged = scope.cohort(facts).filter(
         pl.col("acknowledge_met").is_not_null()
         & (pl.col("acknowledged_at").is_null() | (pl.col("acknowledged_at") < _utc(scope)))
     )
-    return judged.filter(pl.col("acknowledge_met")).height, judged.height
+    return judged, pl.col("acknowledge_met")
 
 
-def _waits(rows: pl.DataFrame, scope: Scope) -> list[float]:
-    booked = rows.filter(_before("booked_at", scope) & pl.col("days_to_appointment").is_not_null())
-    return booked["days_to_appointment"].to_list()
+def wait_cases(facts: pl.DataFrame, scope: Scope, arg: str = "") -> tuple[pl.DataFrame, pl.Expr]:
+    """Referrals with a visit booked by as_of; the value is their days to appointment."""
+    booked = scope.cohort(facts).filter(
+        _before("booked_at", scope) & pl.col("days_to_appointment").is_not_null()
+    )
+    return booked, pl.col("days_to_appointment")
 
 
-def _delivered(rows: pl.DataFrame, scope: Scope, days: int) -> tuple[int, int]:
-    span = dt.timedelta(days=days)
-    seen = rows.filter(pl.col("seen_at").is_not_null() & (pl.col("seen_at") <= _utc(scope) - span))
+def delivered_cases(
+    facts: pl.DataFrame, scope: Scope, arg: str = ""
+) -> tuple[pl.DataFrame, pl.Expr]:
+    """Referrals seen at least N days (arg) before as_of; counts when the report reached the
+    referrer within N days of the visit."""
+    span = dt.timedelta(days=int(arg or DEFAULT_LOOP_DAYS))
+    seen = scope.cohort(facts).filter(
+        pl.col("seen_at").is_not_null() & (pl.col("seen_at") <= _utc(scope) - span)
+    )
     within = pl.col("report_delivered_at").is_not_null() & (
         pl.col("report_delivered_at") - pl.col("seen_at") <= span
     )
-    return seen.filter(within).height, seen.height
+    return seen, within
 
 
-def _missed(appointments: pl.DataFrame, rows: pl.DataFrame, scope: Scope) -> tuple[int, int]:
+def visit_cases(facts: pl.DataFrame, scope: Scope, arg: str = "") -> tuple[pl.DataFrame, pl.Expr]:
+    """The group's visits due by as_of with an outcome (from scope.extra["appointments"]), one
+    row per visit with its referral's facts; counts when missed."""
+    appointments = scope.extra.get("appointments")
+    if appointments is None:
+        return facts.clear().with_columns(outcome=pl.lit("")), pl.lit(False)
     due = appointments.filter(
         pl.col("outcome").is_in(("attended", "no_show")) & (pl.col("starts_at") < _utc(scope))
-    ).join(rows.select("referral_id"), on="referral_id", how="semi")
-    return due.filter(pl.col("outcome") == "no_show").height, due.height
+    ).select("referral_id", "outcome")
+    return scope.cohort(facts).join(due, on="referral_id"), pl.col("outcome") == "no_show"
+
+
+def _register(name: str, cases) -> None:
+    """The drill-down cohort of a metric: its cases in the group, one row per referral."""
+
+    @cohort(name)
+    def select(facts: pl.DataFrame, scope: Scope, arg: str) -> pl.DataFrame:
+        rows, _ = cases(facts, scope, arg)
+        return rows.select(facts.columns).unique("referral_id", maintain_order=True)
+
+
+for _name, _cases in (
+    ("conversion", seen_cases),
+    ("acknowledged", ack_cases),
+    ("days_to_appointment", wait_cases),
+    ("report_delivered", delivered_cases),
+    ("no_show", visit_cases),
+):
+    _register(f"pilot.{_name}", _cases)
 
 
 # Comparing --------------------------------------------------------------------------------------
 
 
-def _share(key, label, mine, other, *, higher_is_better=True) -> Metric:
-    (x1, n1), (x2, n2) = mine, other
+def _share(facts, mine, other, key, label, cases, arg="", *, higher_is_better=True) -> Metric:
+    (x1, n1), (x2, n2) = (_count(*cases(facts, scope, str(arg))) for scope in (mine, other))
     difference = newcombe(x1, n1, x2, n2)
     return Metric(
         key=key,
@@ -235,22 +261,48 @@ def _share(key, label, mine, other, *, higher_is_better=True) -> Metric:
         comparison_n=n2,
         difference=difference,
         verdict=verdict(difference, higher_is_better=higher_is_better),
+        drill=Drill(f"pilot.{key}", str(arg)),
     )
 
 
-def _median(key, label, mine: list[float], other: list[float]) -> Metric:
-    difference = median_difference(mine, other)
+def _not_measured(key: str, label: str, *, higher_is_better: bool) -> Metric:
     return Metric(
         key=key,
         label=label,
+        unit="share",
+        higher_is_better=higher_is_better,
+        pilot=None,
+        pilot_n=0,
+        comparison=None,
+        comparison_n=0,
+        difference=NONE,
+        verdict=NOT_MEASURED,
+        drill=Drill(f"pilot.{key}"),
+    )
+
+
+def _count(rows: pl.DataFrame, counts: pl.Expr) -> tuple[int, int]:
+    return rows.filter(counts.fill_null(False)).height, rows.height
+
+
+def _median(facts, mine, other) -> Metric:
+    first, second = (
+        rows.select(value).to_series().to_list()
+        for rows, value in (wait_cases(facts, mine), wait_cases(facts, other))
+    )
+    difference = median_difference(first, second)
+    return Metric(
+        key="days_to_appointment",
+        label="Median days to appointment",
         unit="days",
         higher_is_better=False,
-        pilot=pl.Series(mine, dtype=pl.Float64).median() if mine else None,
-        pilot_n=len(mine),
-        comparison=pl.Series(other, dtype=pl.Float64).median() if other else None,
-        comparison_n=len(other),
+        pilot=pl.Series(first, dtype=pl.Float64).median() if first else None,
+        pilot_n=len(first),
+        comparison=pl.Series(second, dtype=pl.Float64).median() if second else None,
+        comparison_n=len(second),
         difference=difference,
         verdict=verdict(difference, higher_is_better=False),
+        drill=Drill("pilot.days_to_appointment"),
     )
 
 

@@ -15,16 +15,17 @@ is, so a number on a page can be checked by hand or against a textbook:
 - `poisson_trend`: the log-linear (Poisson regression) trend of counts over equally spaced
   periods, with its likelihood-ratio test against "no trend".
 - `median_difference`: percentile bootstrap interval for a difference of medians, with a fixed
-  seed so the same data always give the same interval.
+  seed so the same data always give the same interval (each resample's median is drawn from its
+  exact distribution, so a group of a million costs no more than a group of ten).
 """
 
 from __future__ import annotations
 
 import math
+import random
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import polars as pl
 
 Z95 = 1.959963984540054  # the standard normal's 97.5th percentile
 BOOTSTRAP_SEED = 20250501
@@ -266,19 +267,38 @@ def median_difference(
     with replacement (same size), take the difference of medians, `resamples` times; the interval
     is the alpha/2 and 1 - alpha/2 order statistics of those differences. The seed is fixed, so
     the same data always give the same interval."""
-    one = pl.Series(first, dtype=pl.Float64).drop_nulls()
-    two = pl.Series(second, dtype=pl.Float64).drop_nulls()
-    if one.is_empty() or two.is_empty():
+    one = sorted(value for value in first if value is not None)
+    two = sorted(value for value in second if value is not None)
+    if not one or not two:
         return NONE
+    rng = random.Random(seed)
     differences = sorted(
-        one.sample(len(one), with_replacement=True, seed=seed + 2 * i).median()
-        - two.sample(len(two), with_replacement=True, seed=seed + 2 * i + 1).median()
-        for i in range(resamples)
+        resampled_median(one, rng) - resampled_median(two, rng) for _ in range(resamples)
     )
     alpha = 1 - level
     low = differences[math.floor(alpha / 2 * resamples)]
     high = differences[math.ceil((1 - alpha / 2) * resamples) - 1]
-    return Interval(one.median() - two.median(), low, high)
+    return Interval(statistics.median(one) - statistics.median(two), low, high)
+
+
+def resampled_median(ordered: list[float], rng: random.Random) -> float:
+    """The median of one bootstrap resample of `ordered` (sorted), drawn without drawing the
+    resample. A resample is x_(ceil(n U_i)) for n uniforms U_i, so its k-th smallest value is
+    x_(ceil(n U_(k))), and the k-th smallest of n uniforms is Beta(k, n - k + 1); given it is u,
+    the next one up is u + (1 - u) times the smallest of n - k uniforms. Exactly the bootstrap's
+    distribution, at a cost that does not grow with n (the whole program in one group is fine).
+    """
+    n = len(ordered)
+
+    def value(u: float) -> float:
+        return ordered[min(n - 1, max(0, math.ceil(n * u) - 1))]
+
+    k = (n + 1) // 2
+    u = rng.betavariate(k, n - k + 1)
+    if n % 2:
+        return value(u)
+    following = u + (1 - u) * (1 - rng.random() ** (1 / (n - k)))
+    return (value(u) + value(following)) / 2
 
 
 # Root finding ----------------------------------------------------------------------------------
