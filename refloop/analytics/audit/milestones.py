@@ -17,6 +17,7 @@ What the file does not say is worked out the way the app works it out, and only 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -43,23 +44,26 @@ class Parsed:
 def milestones_parse(frame: pl.DataFrame, *, mapping: Mapping, tz: ZoneInfo) -> Parsed:
     _check(frame, mapping)
     given = {name: _value(frame, mapping, name, tz) for name in mapping.columns}
-    reasons = [reason for _, reason in given.values() if reason is not None]
-    values = frame.select(
-        pl.col("row"),
-        *(expr.alias(name) for name, (expr, _) in given.items()),
-        pl.concat_list(reasons).list.drop_nulls().alias("_reasons")
-        if reasons
-        else pl.lit([], dtype=pl.List(pl.String)).alias("_reasons"),
+    # First every value and whether it is bad (cheap); then the words, for the bad rows only.
+    # Lazy, so each column is parsed once for its value and its flag (common subexpressions).
+    values = (
+        frame.lazy()
+        .select(
+            pl.col("row"),
+            *(parsed.alias(name) for name, (parsed, _, _) in given.items()),
+            *(bad.fill_null(False).alias(f"_bad:{name}") for name, (_, bad, _) in given.items()),
+        )
+        .collect()
     )
-    values = values.with_columns(_late_reasons(values, given))
-    bad = values["_reasons"].list.len() > 0
-    quarantine = pl.concat(
-        [
-            values.select("row", pl.col("_reasons").list.join("; ").alias("reasons")).filter(bad),
-            frame.filter(bad).drop("row"),
-        ],
-        how="horizontal",
+    late = [name for name in given if name in TIME_FIELDS and name != "received_at"]
+    values = values.with_columns(
+        (pl.col(name) < pl.col("received_at")).fill_null(False).alias(f"_late:{name}")
+        for name in late
     )
+    flags = [c for c in values.columns if c.startswith(("_bad:", "_late:"))]
+    bad = values.select(pl.any_horizontal(flags) if flags else pl.lit(False)).to_series()
+    quarantine = _quarantine(frame.filter(bad), values.filter(bad), given, late)
+    values = values.drop(flags)
     good = values.filter(~bad)
     references = good.select(
         pl.col("row").cast(pl.Int64).alias("referral_id"),
@@ -68,7 +72,7 @@ def milestones_parse(frame: pl.DataFrame, *, mapping: Mapping, tz: ZoneInfo) -> 
         ),
         pl.col("received_at"),
     )
-    milestones = _derive(good.drop("_reasons"), given)
+    milestones = _derive(good, given)
     return Parsed(
         milestones=milestones, quarantine=quarantine, rows=frame.height, references=references
     )
@@ -86,46 +90,69 @@ def _check(frame: pl.DataFrame, mapping: Mapping) -> None:
         raise AuditError(f"Columns not in the file: {', '.join(missing)}. The file has: {have}.")
 
 
+def _quarantine(raw: pl.DataFrame, values: pl.DataFrame, given: dict, late: list[str]):
+    """row, reasons (every one, in the mapping's order), then the row as given."""
+    flags = values.select(pl.all().name.prefix("_flag"))
+    both = pl.concat([raw, flags], how="horizontal")
+    reasons = [
+        pl.when(pl.col(f"_flag_bad:{name}")).then(message)
+        for name, (_, _, message) in given.items()
+    ] + [
+        pl.when(pl.col(f"_flag_late:{name}")).then(
+            pl.lit(f"{name}: before the referral was received")
+        )
+        for name in late
+    ]
+    words = both.select(pl.concat_list(reasons).list.drop_nulls().list.join("; ").alias("reasons"))
+    return pl.concat([raw.select("row"), words, raw.drop("row")], how="horizontal")
+
+
 def _value(frame: pl.DataFrame, mapping: Mapping, name: str, tz: ZoneInfo):
-    """(the parsed column, the reason it could not be parsed or None) for one of our fields."""
+    """(the parsed column, whether it is bad, what is wrong in words) for one of our fields."""
     column = mapping.columns[name]
     raw = pl.col(column)
     dtype = frame.schema[column]
     label = f"{name} ({column})"
     if name in TIME_FIELDS:
         parsed = _time(raw, dtype, mapping.formats, tz)
-        reason = pl.when(raw.is_not_null() & parsed.is_null()).then(
-            pl.format(f"{label}: '{{}}' is not a date and time in a known format", raw)
-        )
+        bad = raw.is_not_null() & parsed.is_null()
+        message = pl.format(f"{label}: '{{}}' is not a date and time in a known format", raw)
         if name == "received_at":
-            reason = pl.when(raw.is_null()).then(pl.lit(f"{label}: missing")).otherwise(reason)
-        return parsed, reason
+            message = pl.when(raw.is_null()).then(pl.lit(f"{label}: missing")).otherwise(message)
+            bad = raw.is_null() | bad
+        return parsed, bad, message
     text = _mapped(raw, mapping.values.get(name, {}))
     if name in CHOICES:
-        code = text.str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
-        ours = ", ".join(CHOICES[name])
-        reason = pl.when(text.is_not_null() & ~code.is_in(CHOICES[name])).then(
-            pl.format(
-                f"{label}: '{{}}' is not one of ours ({ours}); map it: --value {name}:{{}}=ours",
-                raw,
-                raw,
-            )
+        # A column of a few distinct words: each word is looked up once, not once a row.
+        words = frame[column].drop_nulls().unique().cast(pl.String).to_list()
+        codes = {word: _code(word, mapping.values.get(name, {}), name) for word in words}
+        parsed = raw.cast(pl.String).replace_strict(
+            list(codes), list(codes.values()), default=None, return_dtype=pl.String
         )
-        return pl.when(code.is_in(CHOICES[name])).then(code), reason
+        ours = ", ".join(CHOICES[name])
+        message = pl.format(
+            f"{label}: '{{}}' is not one of ours ({ours}); map it: --value {name}:{{}}=ours",
+            raw,
+            raw,
+        )
+        return parsed, raw.is_not_null() & parsed.is_null(), message
     if name == "records_complete_on_arrival":
         low = text.str.to_lowercase()
         parsed = pl.when(low.is_in(TRUE)).then(True).when(low.is_in(FALSE)).then(False)
-        reason = pl.when(text.is_not_null() & parsed.is_null()).then(
-            pl.format(f"{label}: '{{}}' is not yes or no", raw)
-        )
-        return parsed, reason
+        message = pl.format(f"{label}: '{{}}' is not yes or no", raw)
+        return parsed, text.is_not_null() & parsed.is_null(), message
     if name == "no_shows":
         parsed = text.cast(pl.Int32, strict=False)
-        reason = pl.when(text.is_not_null() & (parsed.is_null() | (parsed < 0))).then(
-            pl.format(f"{label}: '{{}}' is not a count", raw)
-        )
-        return parsed, reason
-    return text, None
+        message = pl.format(f"{label}: '{{}}' is not a count", raw)
+        return parsed, text.is_not_null() & (parsed.is_null() | (parsed < 0)), message
+    return text, pl.lit(False), pl.lit(None, pl.String)
+
+
+def _code(word: str, pairs: dict[str, str], name: str) -> str | None:
+    """Our code for one of their words (mapped first, then our spelling), None if unknown."""
+    word = pairs.get(word.strip().lower(), word)
+    code = re.sub(r"[\s\-]+", "_", word.strip().lower())
+    return code if code in CHOICES[name] else None
 
 
 def _mapped(raw: pl.Expr, pairs: dict[str, str]) -> pl.Expr:
@@ -162,19 +189,6 @@ def _time(raw: pl.Expr, dtype: pl.DataType, formats: tuple[str, ...], tz: ZoneIn
 
 def _localize(naive: pl.Expr, tz: ZoneInfo) -> pl.Expr:
     return naive.dt.replace_time_zone(str(tz), ambiguous="earliest", non_existent="null")
-
-
-def _late_reasons(values: pl.DataFrame, given: dict) -> pl.Expr:
-    """Times before the referral arrived cannot be right (a typo, another referral's date)."""
-    received = pl.col("received_at")
-    checks = [
-        pl.when(pl.col(name) < received).then(pl.lit(f"{name}: before the referral was received"))
-        for name in given
-        if name in TIME_FIELDS and name != "received_at"
-    ]
-    if not checks:
-        return pl.col("_reasons")
-    return pl.concat_list([pl.col("_reasons"), *checks]).list.drop_nulls().alias("_reasons")
 
 
 def _derive(values: pl.DataFrame, given: dict) -> pl.DataFrame:
