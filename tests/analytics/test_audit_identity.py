@@ -7,13 +7,14 @@ would give them). Every headline number of every month must be equal."""
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from refloop.analytics.audit.cli import audit_run
+from refloop.analytics.audit.cli import audit_run, main
 from refloop.analytics.audit.history import REFLOOP_STATES, REFLOOP_WAITING, HistoryFile
 from refloop.analytics.audit.mapping import BUILT_IN
 from refloop.analytics.audit.program import program_load
@@ -53,12 +54,13 @@ def _program(folder: Path) -> Path:
     return path
 
 
-def test_it_gives_the_apps_headline_from_refloops_own_export(db, tmp_path):
+def test_it_gives_the_apps_headline_from_refloops_own_export(db, tmp_path, capsys):
     demo_load(scale=0.02, seed=7, now=NOW)
     referrals = _export("referrals", tmp_path)
     waiting = HistoryFile(path=_export("waiting", tmp_path), columns=REFLOOP_WAITING, values={})
     states = HistoryFile(path=_export("states", tmp_path), columns=REFLOOP_STATES, values={})
-    program = program_load(_program(tmp_path))
+    program_file = _program(tmp_path)
+    program = program_load(program_file)
     tz = ZoneInfo(settings.TIME_ZONE)
     app_facts = facts_frame()
     for month in MONTHS:
@@ -73,3 +75,14 @@ def test_it_gives_the_apps_headline_from_refloops_own_export(db, tmp_path):
         # The whole review, table for table (the same tables, in the same order).
         assert audit.review.tables == app.tables, month
         assert audit.review.numbers["received"] > 0
+
+    # The same from the command line, as a practice would type it.
+    args = ["audit", str(referrals), "--from", "refloop", "--waiting", str(waiting.path),
+            "--states", str(states.path), "--program", str(program_file), "--month", "2025-05",
+            "--as-of", NOW.isoformat(), "--out", str(tmp_path / "cli")]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out.splitlines()
+    app = review_build(app_facts, month=MONTHS[-2], targets=review_goals(), tz=tz, as_of=NOW)
+    for row in app.table("headline").rows:
+        line = next(line for line in printed if line.startswith(row.cells[0]))
+        assert re.split(r"\s{2,}", line.strip()) == [c for c in row.cells if c]
