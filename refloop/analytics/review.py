@@ -96,11 +96,15 @@ def change_text(this: float | None, last: float | None, unit: str) -> str:
     if this is None or last is None:
         return "–"
     delta = this - last
-    if unit == "share":
-        return f"{delta * 100:+.0f} pts"
-    if unit == "count":
-        return f"{delta:+,.0f}"
-    return f"{delta:+,.1f}"
+    shown = {"share": (delta * 100, ".0f", " pts"), "count": (delta, ",.0f", "")}.get(
+        unit, (delta, ",.1f", "")
+    )
+    value, fmt, suffix = shown
+    text = f"{value:+{fmt}}"
+    # A change too small to print is no change (never "-0").
+    if text.lstrip("+-").strip("0.,") == "":
+        text = "0" if unit != "days" else "0.0"
+    return text + suffix
 
 
 def hours(seconds: float | None) -> float | None:

@@ -257,3 +257,13 @@ def test_it_emails_last_months_review_once_on_the_first(october, settings):
     # No one on the list: nothing to do.
     settings.REFLOOP_REVIEW_RECIPIENTS = ""
     assert monthly_review_email(at("2026-12-01 08:00")) == 0
+
+
+def test_it_prints_a_change_too_small_to_see_as_none():
+    from refloop.analytics.review import change_text
+
+    assert change_text(0.671, 0.673, "share") == "0 pts"  # -0.2 points: not "-0 pts"
+    assert change_text(0.5, 1.0, "share") == "-50 pts"
+    assert change_text(9.0, 9.04, "days") == "0.0"
+    assert change_text(1234, 10, "count") == "+1,224"
+    assert change_text(None, 10, "count") == "–"
