@@ -186,7 +186,12 @@ REFLOOP_SCHEDULER_JOBS = [
     "refloop.messaging.jobs",
     "refloop.portal.jobs",
     "refloop.inbox.jobs",
+    "refloop.analytics.jobs",
+    "refloop.analytics.jobs_review",
 ]
+# The monthly review goes by e-mail on the 1st to these addresses (comma-separated; aggregates
+# only, no PHI); empty: it is not sent.
+REFLOOP_REVIEW_RECIPIENTS = os.environ.get("REFLOOP_REVIEW_RECIPIENTS", "")
 # E-mail each person their new alerts (one message a pass; referral numbers only, no PHI).
 REFLOOP_ALERT_EMAIL = os.environ.get("REFLOOP_ALERT_EMAIL", "") in {"1", "true", "yes"}
 # Calendars: slots are made this many days ahead; a slot held for urgent referrals and still free

@@ -4,7 +4,8 @@
 # (default 40 = 1,000,000); then time the worklist, search and referral page on both in one run,
 # and the scheduler's passes (bench/scheduler.py) with 200,000 open referrals on the big one;
 # then the intake benches (FHIR Bundles over HTTP, HL7 REF^I12 over MLLP, a 1,000,000-row CSV
-# import beside raw COPY) on copies of the base. BENCH_ONLY=scheduler or =interop runs one part.
+# import beside raw COPY) on copies of the base. BENCH_ONLY=scheduler, =interop or
+# =analytics runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-cluster.sh
@@ -30,6 +31,15 @@ interop_benches() {  # the intake benches of issue 4, each on its own scratch co
     DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_import" $PY bench/import_csv.py \
         --rows "${BENCH_IMPORT_ROWS:-1000000}"
 }
+
+if [ "${BENCH_ONLY:-}" = "analytics" ]; then
+    # No database: refloop audit on a 1,000,000-row CSV (time, peak memory), and the grouped
+    # funnel and percentiles in Polars beside DuckDB over a Parquet export of the same facts.
+    echo "== analytics: refloop audit on ${BENCH_AUDIT_ROWS:-1000000} rows; Polars vs DuckDB"
+    $PY bench/analytics.py --rows "${BENCH_AUDIT_ROWS:-1000000}"
+    rm -rf "$work"
+    exit 0
+fi
 
 if [ "${BENCH_ONLY:-}" = "interop" ]; then
     # The intake benches alone, against a 25,000-referral demo on PostgreSQL.

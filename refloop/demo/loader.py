@@ -25,6 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from refloop.access.models import Appointment, Authorization
+from refloop.analytics.jobs import facts_load
 from refloop.core.bulk import RowWriter
 from refloop.demo.channels import channels_receive
 from refloop.demo.files import demo_files_write
@@ -114,6 +115,7 @@ def demo_load(
     # The generated history happened before anyone was told: referrers hear from today on.
     referrer_updates_start(after_event_id=ReferralEvent.objects.aggregate(m=Max("id"))["m"] or 0)
     showcase_run(users=users, today=timezone.localdate(now), end=now)
+    facts_load(now=now)
     channels = channels_receive() if arrivals_today else []
     return LoadSummary(
         referrals=population.referrals_made,

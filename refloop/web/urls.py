@@ -26,4 +26,5 @@ urlpatterns = [
     path("inbox/", include("refloop.web.urls_inbox")),
     path("interfaces/", include("refloop.web.urls_interfaces")),
     path("imports/", include("refloop.web.urls_imports")),
+    path("dashboards/", include("refloop.web.urls_dashboards")),
 ]

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from refloop.core.errors import DomainError, NotAllowed
 from refloop.interop.files.models import ImportRun, ImportSource, QuarantinedRow
-from refloop.referrals.models import Referral, ReferralClock, ReferralEvent
+from refloop.referrals.enums import WAITING_BLOCKERS, EventKind
+from refloop.referrals.models import Referral, ReferralBlocker, ReferralClock, ReferralEvent
 
 PAGE = 50
 
@@ -70,6 +71,8 @@ DATASETS = {
     "events": "Events",
     "clocks": "Clocks (met or missed)",
     "funnel": "Monthly funnel per service line (counts)",
+    "waiting": "Waiting on others (blockers that pause the clocks)",
+    "states": "State history (each state change that stands)",
 }
 AGGREGATE_DATASETS = {"funnel"}
 
@@ -84,7 +87,17 @@ REFERRAL_COLUMNS = [
     Column("patient_mrn", phi=True), Column("patient_first_name", phi=True),
     Column("patient_last_name", phi=True), Column("patient_birth_date", "date", phi=True),
     Column("reason", phi=True),
+    # The milestones the fact table keeps (analytics.ReferralFact, current as of its last
+    # refresh), so `refloop audit --from refloop` reads the same referrals the app measures.
+    Column("decision"), Column("accepted_at", "time"), Column("booked_at", "time"),
+    Column("visit_at", "time"), Column("report_delivered_at", "time"),
+    Column("ended_at", "time"), Column("last_activity_at", "time"), Column("no_shows", "int"),
+    Column("visit_type"), Column("triage_decided_at", "time"),
+    Column("records_complete_on_arrival"), Column("records_complete_at", "time"),
 ]  # fmt: skip
+FACT_FIELDS = ("decision", "accepted_at", "booked_at", "appointment_at", "report_delivered_at",
+               "ended_at", "last_activity_at", "no_shows", "visit_type", "decided_at",
+               "records_complete_on_arrival", "records_complete_at")  # fmt: skip
 EVENT_COLUMNS = [
     Column("referral"), Column("kind"), Column("from_state"), Column("to_state"), Column("code"),
     Column("occurred_at", "time"), Column("recorded_at", "time"), Column("actor"),
@@ -96,6 +109,10 @@ CLOCK_COLUMNS = [
     Column("stopped_at", "time"), Column("gross_seconds", "int"), Column("net_seconds", "int"),
     Column("paused_seconds", "int"), Column("outcome"),
 ]  # fmt: skip
+WAITING_COLUMNS = [
+    Column("referral"), Column("kind"), Column("started_at", "time"), Column("ended_at", "time"),
+]  # fmt: skip
+STATE_COLUMNS = [Column("referral"), Column("state"), Column("started_at", "time")]
 FUNNEL_COLUMNS = [
     Column("month", "date"), Column("service_line"), Column("received", "int"),
     Column("accepted", "int"), Column("declined", "int"), Column("redirected", "int"),
@@ -117,7 +134,8 @@ def export_dataset(*, dataset: str, filters: ExportFilters, user) -> Dataset:
         raise NotAllowed("Your role exports aggregate counts only (the monthly funnel).")
     referrals = _referrals(filters)
     build = {"referrals": _referral_rows, "events": _event_rows, "clocks": _clock_rows,
-             "funnel": _funnel_rows}[dataset]  # fmt: skip
+             "funnel": _funnel_rows, "waiting": _waiting_rows,
+             "states": _state_rows}[dataset]  # fmt: skip
     columns, rows, count = build(referrals)
     if not phi:  # never reached for referral-level data today; kept as the rule for columns
         keep = [i for i, c in enumerate(columns) if not c.phi]
@@ -151,6 +169,7 @@ def _referral_rows(referrals):
         "decided_at", "first_contact_at", "appointment_at", "completed_at", "closed_at",
         "outcome_reason", "open_blocker_count", "patient__mrn", "patient__first_name",
         "patient__last_name", "patient__birth_date", "reason",
+        *(f"fact__{name}" for name in FACT_FIELDS),
     )  # fmt: skip
     query = referrals.order_by("pk").values_list(*names)
 
@@ -192,6 +211,41 @@ def _event_rows(referrals):
             yield (f"R-{r[0]:07d}", *r[1:7], r[7] or "system", r[8])
 
     return EVENT_COLUMNS, rows(), query.count()
+
+
+def _waiting_rows(referrals):
+    """The blockers that meant waiting on others (their net clock time leaves them out)."""
+    query = (
+        ReferralBlocker.objects.filter(referral__in=referrals, kind__in=WAITING_BLOCKERS)
+        .order_by("referral_id", "opened_at", "pk")
+        .values_list("referral_id", "kind", "opened_at", "resolved_at")
+    )
+
+    def rows():
+        for r in query.iterator(chunk_size=5000):
+            yield (f"R-{r[0]:07d}", *r[1:])
+
+    return WAITING_COLUMNS, rows(), query.count()
+
+
+def _state_rows(referrals):
+    """Every state change, in the order it happened; a corrected one (a manager marked it a
+    mistake) and the corrections themselves are left out, as the metrics count them."""
+    corrected = ReferralEvent.objects.filter(
+        referral__in=referrals, kind=EventKind.CORRECTION, corrects__isnull=False
+    ).values("corrects_id")
+    query = (
+        ReferralEvent.objects.filter(referral__in=referrals, kind=EventKind.STATE_CHANGED)
+        .exclude(pk__in=corrected)
+        .order_by("referral_id", "occurred_at", "pk")
+        .values_list("referral_id", "to_state", "occurred_at")
+    )
+
+    def rows():
+        for r in query.iterator(chunk_size=5000):
+            yield (f"R-{r[0]:07d}", *r[1:])
+
+    return STATE_COLUMNS, rows(), query.count()
 
 
 def _clock_rows(referrals):

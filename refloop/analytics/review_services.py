@@ -1,0 +1,81 @@
+"""The monthly review in the app: built from the fact table, sent by e-mail to a list.
+
+Recipients and the headline's goals are settings (REFLOOP_REVIEW_RECIPIENTS, comma-separated
+addresses; REFLOOP_REVIEW_GOALS, headline key -> goal). The e-mail carries the review as a PDF
+and its charts as PNG: aggregates only, never a patient; its subject names the month only.
+Plain e-mail is fit for it (DESIGN.md, Privacy: no PHI leaves this way).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.utils import timezone
+
+from refloop.analytics.review import Review, review_build, review_pdf
+
+# Goals the headline is held against when the setting gives none (metrics.headline keys).
+DEFAULT_GOALS = {
+    "acknowledged_within_target": 0.9,
+    "report_within_target": 0.9,
+    "report_delivered_within": 0.8,
+}
+
+
+def review_goals() -> dict[str, float]:
+    return dict(getattr(settings, "REFLOOP_REVIEW_GOALS", None) or DEFAULT_GOALS)
+
+
+def review_recipients() -> list[str]:
+    configured = getattr(settings, "REFLOOP_REVIEW_RECIPIENTS", "") or ""
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    return [address.strip() for address in configured if address.strip()]
+
+
+def review_month(*, month: dt.date, now: dt.datetime | None = None) -> Review:
+    """The review of `month` from the app's fact table (kept current by the scheduler)."""
+    from refloop.analytics.queries import facts_frame
+
+    return review_build(
+        facts_frame(),
+        month=month,
+        targets=review_goals(),
+        tz=ZoneInfo(settings.TIME_ZONE),
+        as_of=now or timezone.now(),
+        organization=settings.REFLOOP_PRACTICE_NAME,
+    )
+
+
+def review_email_send(*, review: Review, recipients: list[str]) -> int:
+    """One message to the list (each address sees only its own); returns how many were sent."""
+    if not recipients:
+        return 0
+    email = EmailMessage(
+        subject=review.title,  # "Monthly review: October 2026": no PHI in a subject
+        body=review_text(review),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[settings.DEFAULT_FROM_EMAIL],
+        bcc=recipients,
+    )
+    email.attach(f"review-{review.month:%Y-%m}.pdf", review_pdf(review), "application/pdf")
+    for figure in review.figures:
+        email.attach(f"{figure.key}-{review.month:%Y-%m}.png", figure.scene.png(), "image/png")
+    email.send()
+    return len(recipients)
+
+
+def review_text(review: Review) -> str:
+    """The e-mail's body: the headline as plain text (the PDF has the rest)."""
+    lines = [review.title, review.organization, ""]
+    for row in review.table("headline").rows:
+        label, this, last, change, target, status = row.cells
+        line = f"{label}: {this} (last month {last}, {change})"
+        if target:
+            line += f"; target {target}, {status}"
+        lines.append(line)
+    lines += ["", "The full review is attached as a PDF, with its charts as pictures."]
+    return "\n".join(lines)
