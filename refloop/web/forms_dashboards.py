@@ -71,6 +71,9 @@ class Filters:
     def at(self, month: dt.date) -> Filters:
         return replace(self, month=month)
 
+    def any_line(self) -> Filters:
+        return replace(self, line="", line_value="")
+
 
 def fact_line_values() -> dict[str, str]:
     """Service line code -> the value of the fact table's `service_line` column (its name)."""

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from lxml import html
 
+from refloop.access.services import appointment_book, appointment_record_outcome
 from refloop.core.models import AccessLogEntry
 from refloop.directory.enums import Priority
 from refloop.referrals.enums import Channel
@@ -105,6 +106,8 @@ def test_it_changes_the_numbers_with_the_filters(client, program, manager):
     assert received(this_month) == 1
     assert received(line_page) == 2
     assert line_page.context["line"].code == "orthopedics"
+    whole = html.fromstring(line_page.content).xpath("//a[text()='Whole program']/@href")
+    assert received(client.get(whole[0])) == 3  # the tab leaves the line behind
 
 
 def test_it_lists_exactly_the_referrals_behind_a_number(client, program, manager):
@@ -193,9 +196,9 @@ def test_it_reads_the_facts_once_and_few_queries_for_the_dashboard(
     client.get(reverse("dashboards"))
 
     # Signing in and the top bar (session, user, device, permissions x2, roles, alerts, the
-    # session saved in a savepoint: 3), the service lines, the facts (one query), and nothing per
-    # referral or per number.
-    with django_assert_max_num_queries(12):
+    # session saved in a savepoint: 3), the service lines, the facts (one query), the period's
+    # appointments (two) and third-next-available (one), and nothing per referral or number.
+    with django_assert_max_num_queries(15):
         response = client.get(reverse("dashboards"))
 
     assert response.status_code == 200
@@ -300,10 +303,34 @@ def test_it_lists_the_referrals_behind_every_number_on_the_dashboard(
     numbers = [(s["step"].count, s["url"]) for s in response.context["funnel"]["steps"]]
     numbers += [(o["outcome"].count, o["url"]) for o in response.context["funnel"]["outcomes"]]
     numbers += [(r["step"].count, r["url"]) for r in response.context["cycle"]["rows"]]
+    numbers += [(w["wait"].appointments, w["url"]) for w in response.context["access"]["waits"]]
+    leaks = response.context["leakage"]
+    numbers += [(leaks["result"].never_completed, leaks["url"])]
+    numbers += [(p["part"].count, p["url"]) for p in leaks["parts"]]
 
     for count, link in numbers:
         assert client.get(link).context["total"] == count, link
     for line in response.context["communication"]["lines"]:
         if line["url"]:
             assert client.get(line["url"]).status_code == 200, line["label"]
-    assert len(numbers) >= 13
+    assert len(numbers) >= 15
+    assert response.context["access"]["waits"][0]["wait"].appointments == 1  # the one seen
+
+
+def test_it_lists_the_referral_behind_a_missed_visit(
+    client, manager, line, intake, triage, scheduler
+):
+    """A visit booked an hour and a half ago and missed: the no-show rate is 1 of 1, and its
+    number lists that referral (read from the appointments, which the facts do not hold)."""
+    missed = accepted(line, intake=intake, triage=triage, received_at=factories.ago(hours=2))
+    appointment_book(referral_id=missed.pk, starts_at=factories.ago(minutes=90), actor=scheduler)
+    appointment_record_outcome(referral_id=missed.pk, outcome="no_show", actor=scheduler)
+    facts_current()
+    sign_in(client, manager)
+    response = client.get(reverse("dashboards"), {"month": f"{dt.date.today():%Y-%m}"})
+    overall = response.context["access"]["no_shows"][0]
+
+    listed = client.get(overall["url"])
+
+    assert (overall["rate"].visits, overall["rate"].no_shows, overall["value"]) == (1, 1, "100%")
+    assert [r.pk for r in listed.context["referrals"]] == [missed.pk]

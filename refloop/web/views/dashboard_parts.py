@@ -11,11 +11,13 @@ from django.utils.safestring import mark_safe
 from refloop.analytics import charts
 from refloop.analytics.charts.layout import number_text, percent_text
 from refloop.analytics.cohorts import Drill, cohort_select
+from refloop.analytics.metrics.access import access
 from refloop.analytics.metrics.bottlenecks import AGE_BUCKETS, bottlenecks
 from refloop.analytics.metrics.communication import communication
 from refloop.analytics.metrics.cycle import cycle_times, cycle_times_by, hours
 from refloop.analytics.metrics.funnel import funnel
 from refloop.analytics.metrics.headline import REPORT_WITHIN_DAYS, headline
+from refloop.analytics.metrics.leakage import leakage
 from refloop.analytics.metrics.loop_closure import loop_closed_within, loop_closure_cms50
 from refloop.analytics.metrics.referrers import SEGMENTS, month_drill
 from refloop.analytics.metrics.referrers import referrers as referrer_report
@@ -209,6 +211,78 @@ def communication_part(facts, scope: Scope, *, link, whole_program: bool) -> dic
     }
 
 
+# Access and leakage ---------------------------------------------------------------------------
+
+
+def access_part(facts, scope: Scope, *, appointments, tna, link) -> dict:
+    """Days to appointment per line and visit type, third next available, no-show rates (with
+    their Wilson 95% intervals). A line not booked on Refloop's calendar says "not measured"."""
+    report = access(facts, scope, appointments=appointments, tna=tna)
+    shows = report.no_shows
+    rates = [shows.overall, *shows.by_lead_time, *shows.by_prior_no_shows] if shows.overall else []
+    return {
+        "report": report,
+        "waits": [
+            {
+                "wait": w,
+                "median": number_text(w.median_days),
+                "p90": number_text(w.p90_days),
+                "url": url(link, w.drill),
+            }
+            for w in _distinct_waits(report.waits)
+        ],
+        "tna": [
+            {"tna": t, "latest": number_text(t.mean_days), "mean": number_text(t.period_mean_days)}
+            for t in report.tna
+        ],
+        "no_shows": [
+            {
+                "rate": r,
+                "kind": _rate_kind(n, len(shows.by_lead_time)),
+                "value": percent_text(r.rate.estimate),
+                "interval": _interval(r.rate),
+                "url": url(link, r.drill) if r.no_shows else None,
+            }
+            for n, r in enumerate(rates)
+        ],
+    }
+
+
+def _distinct_waits(waits) -> list:
+    """A line whose referrals carry no visit type comes back twice (the line, and its one
+    untyped visit type, with the same figures): show it once."""
+    seen, out = set(), []
+    for wait in waits:
+        if (wait.service_line, wait.visit_type) not in seen:
+            seen.add((wait.service_line, wait.visit_type))
+            out.append(wait)
+    return out
+
+
+def _rate_kind(n: int, leads: int) -> str:
+    if n == 0:
+        return "All visits due"
+    return "Lead time, days" if n <= leads else "Prior no-shows"
+
+
+def _interval(interval) -> str:
+    if interval.low is None:
+        return ""
+    return f"{percent_text(interval.low)}–{percent_text(interval.high)}"
+
+
+def leakage_part(facts, scope: Scope, *, link) -> dict:
+    """Never completed (from our referrals) and outside the network (from outbound orders):
+    two numbers, never added. The live app imports no outbound orders: "not measured"."""
+    result = leakage(facts, scope)
+    return {
+        "result": result,
+        "rate": percent_text(result.never_completed_rate),
+        "url": url(link, result.drill),
+        "parts": [{"part": p, "url": url(link, p.drill)} for p in result.parts],
+    }
+
+
 # Bottlenecks ----------------------------------------------------------------------------------
 
 COSTLY_LEGS_SHOWN = 3  # per service line
@@ -281,10 +355,19 @@ def referrers_part(facts, scope: Scope, *, link, panels: int) -> dict:
                     else ""
                 ),
                 "change": percent_text(r.recent_change) if r.recent_change is not None else "–",
+                "trend": _trend_text(r.monthly_change, r.trend_p),
             }
             for r in report.referrers
         ],
     }
+
+
+def _trend_text(change: float | None, p: float | None) -> str:
+    """The fitted change per month, with its p-value (the trend test of metrics.referrers)."""
+    if change is None:
+        return "–"
+    sign = "+" if change > 0 else ""
+    return f"{sign}{percent_text(change)}/month" + (f" (p {p:.2f})" if p is not None else "")
 
 
 # Drill-down -----------------------------------------------------------------------------------
@@ -300,6 +383,9 @@ COHORT_TITLES = {
     "bottlenecks.leg": "A service line's leg: {arg}",
     "loop.not_within": "Report not delivered within {arg} days",
     "communication.missing_records": "Arrived with records missing",
+    "access.waits": "Booked visits behind a wait ({arg})",
+    "access.no_shows": "Missed visits ({arg})",
+    "leakage.never_completed": "Never completed ({arg})",
     "loop.cms50_open": "Loop not closed (CMS50, {arg}): first referrals",
     "referrers.referrals": "A referrer's referrals",
     "referrers.month": "A referrer's referrals in one month",

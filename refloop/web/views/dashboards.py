@@ -9,6 +9,8 @@ is exactly the number. Liaisons and compliance reviewers get no link and a 403 o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -16,9 +18,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from refloop.analytics.appointments import appointments_frame, tna_frame
 from refloop.analytics.cohorts import COHORTS, Drill, cohort_select
 from refloop.analytics.queries import facts_frame
-from refloop.analytics.scope import month_before
+from refloop.analytics.scope import Scope, month_before
 from refloop.core.access_log import access_log_write_many
 from refloop.core.models import AccessLogEntry
 from refloop.directory.models import ServiceLine
@@ -26,12 +29,14 @@ from refloop.referrals.models import Referral
 from refloop.web.forms_dashboards import DashboardFilterForm, Filters
 from refloop.web.views import requires
 from refloop.web.views.dashboard_parts import (
+    access_part,
     bottlenecks_part,
     cohort_title,
     communication_part,
     cycle_part,
     funnel_part,
     headline_part,
+    leakage_part,
     referrers_part,
     trend_part,
 )
@@ -51,6 +56,15 @@ def _facts(request) -> pl.DataFrame:
     if not hasattr(request, "_refloop_facts"):
         request._refloop_facts = facts_frame()
     return request._refloop_facts
+
+
+def _appointments(request, scope: Scope) -> pl.DataFrame:
+    """The appointments starting in the period (no-show rates), read once per request."""
+    if not hasattr(request, "_refloop_appointments"):
+        request._refloop_appointments = appointments_frame(
+            start=scope.moment(scope.start), end=scope.moment(scope.end)
+        )
+    return request._refloop_appointments
 
 
 def _practices(facts: pl.DataFrame) -> list[str]:
@@ -115,11 +129,20 @@ def _dashboard(request, *, line: ServiceLine | None):
         "communication": communication_part(
             facts, scope, link=link, whole_program=filters.whole_program
         ),
+        "access": access_part(
+            facts,
+            scope,
+            appointments=_appointments(request, scope),
+            tna=tna_frame(start=scope.start, end=scope.end),
+            link=link,
+        ),
+        "leakage": leakage_part(facts, scope, link=link),
         "bottlenecks": bottlenecks_part(facts, scope, link=link),
         "trend": trend_part(facts, scope, filters=filters, link=link),
         "referrers": referrers_part(facts, scope, link=link, panels=8),
         "lines": sorted(form.line_values.items(), key=lambda item: item[1]),
         "query": filters.query(),
+        "tabs_query": filters.any_line().query(),  # the tabs choose the line themselves
     }
     return render(request, "web/dashboards/program.html", context)
 
@@ -158,6 +181,8 @@ def drill(request):
         raise Http404("No such group of referrals.")
     form, filters = _filters(request)
     facts, scope = _facts(request), filters.scope()
+    if name == "access.no_shows":  # missed visits are in the appointments, not the facts
+        scope = replace(scope, extra={"appointments": _appointments(request, scope)})
     try:
         rows = cohort_select(facts, scope, Drill(name, arg))
     except (KeyError, ValueError, IndexError, pl.exceptions.PolarsError) as error:
