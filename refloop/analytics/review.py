@@ -327,6 +327,7 @@ def _bottlenecks_table(found) -> Table:
 
 
 def _access_table(report) -> Table:
+    tna = {t.service_line: t for t in report.tna if not t.visit_type}
     rows = [
         Row(
             (
@@ -334,12 +335,16 @@ def _access_table(report) -> Table:
                 number_text(w.appointments, "count"),
                 number_text(w.median_days, "days"),
                 number_text(w.p90_days, "days"),
+                _tna_text(tna.get(w.service_line)),
             )
         )
         for w in _line_waits(report.waits)
     ]
     shows = report.no_shows.overall
-    note = "Calendar days from receipt to the appointment (median and p90)."
+    note = (
+        "Calendar days from receipt to the appointment (median and p90); third next available: "
+        "the mean over the month's daily measurements."
+    )
     if shows is not None:
         note += (
             f" No-shows: {shows.no_shows:,} of {shows.visits:,} visits due "
@@ -348,10 +353,19 @@ def _access_table(report) -> Table:
     return Table(
         key="access",
         title="Days to appointment",
-        columns=("Service line", "Booked", "Median", "p90"),
+        columns=("Service line", "Booked", "Median", "p90", "Third next available"),
         rows=tuple(rows),
         note=note,
     )
+
+
+def _tna_text(tna) -> str:
+    """The month's mean third next available (days), or why there is none."""
+    if tna is None:
+        return ""
+    if tna.period_mean_days is None:
+        return tna.status.replace("_", " ")
+    return number_text(tna.period_mean_days, "days")
 
 
 def _line_waits(waits) -> list:

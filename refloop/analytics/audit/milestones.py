@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from refloop.analytics.audit import AuditError
-from refloop.analytics.audit.mapping import CHOICES, TIME_FIELDS, Mapping
+from refloop.analytics.audit.mapping import CHOICES, FIRST_APPOINTMENT, TIME_FIELDS, Mapping
 from refloop.analytics.facts import FACT_SCHEMA, MILESTONE_COLUMNS, UTC_TIME
 
 TEXT_DEFAULTS = {"service_line": "Unspecified", "priority": "routine", "channel": ""}
@@ -231,10 +231,13 @@ def _derive(values: pl.DataFrame, given: dict) -> pl.DataFrame:
     frame = frame.with_columns(given_or("last_activity_at", pl.max_horizontal(times)))
     frame = frame.with_columns(given_or("ended_at", _ended(frame.columns)))
     # Text is "" when unknown (FACT_SCHEMA: referrer_key "" if unknown), never null.
-    return frame.select(
+    milestones = frame.select(
         _column(frame.columns, c).fill_null("") if FACT_SCHEMA[c] == pl.String() else
         _column(frame.columns, c) for c in MILESTONE_COLUMNS
     )  # fmt: skip
+    if has(FIRST_APPOINTMENT):  # optional: facts_build judges the appointment target on it
+        milestones = milestones.with_columns(frame[FIRST_APPOINTMENT])
+    return milestones
 
 
 def _column(columns: list[str], name: str) -> pl.Expr:

@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from refloop.access.models import Appointment
 from refloop.core.errors import DomainError, NotAllowed
 from refloop.interop.files.models import ImportRun, ImportSource, QuarantinedRow
 from refloop.referrals.enums import WAITING_BLOCKERS, EventKind
@@ -94,6 +95,7 @@ REFERRAL_COLUMNS = [
     Column("ended_at", "time"), Column("last_activity_at", "time"), Column("no_shows", "int"),
     Column("visit_type"), Column("triage_decided_at", "time"),
     Column("records_complete_on_arrival"), Column("records_complete_at", "time"),
+    Column("first_appointment_at", "time"),  # the first booking's (days to appointment judge it)
 ]  # fmt: skip
 FACT_FIELDS = ("decision", "accepted_at", "booked_at", "appointment_at", "report_delivered_at",
                "ended_at", "last_activity_at", "no_shows", "visit_type", "decided_at",
@@ -169,9 +171,14 @@ def _referral_rows(referrals):
         "decided_at", "first_contact_at", "appointment_at", "completed_at", "closed_at",
         "outcome_reason", "open_blocker_count", "patient__mrn", "patient__first_name",
         "patient__last_name", "patient__birth_date", "reason",
-        *(f"fact__{name}" for name in FACT_FIELDS),
+        *(f"fact__{name}" for name in FACT_FIELDS), "first_appointment_at",
     )  # fmt: skip
-    query = referrals.order_by("pk").values_list(*names)
+    first = Appointment.objects.filter(referral=OuterRef("pk")).order_by("pk").values("starts_at")
+    query = (
+        referrals.annotate(first_appointment_at=Subquery(first[:1]))
+        .order_by("pk")
+        .values_list(*names)
+    )
 
     def rows():
         for r in query.iterator(chunk_size=2000):
