@@ -84,7 +84,7 @@ def _text(value) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return value.isoformat(sep=" ")  # to the microsecond, as the workbook keeps it
     if isinstance(value, dt.date):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, float) and value.is_integer():
