@@ -30,8 +30,8 @@ def file_read(path: str | Path) -> pl.DataFrame:
         raise
     except Exception as error:  # a damaged file: polars, zipfile and pyarrow raise their own
         raise AuditError(f"{path.name} cannot be read as {fmt}: {error}") from None
-    if "row" in frame.columns:
-        frame = frame.rename({"row": "row (file)"})
+    # Our own columns in the quarantine file are "row" and "reasons": theirs keep their data.
+    frame = frame.rename({c: f"{c} (file)" for c in ("row", "reasons") if c in frame.columns})
     frame = frame.with_row_index("row", offset=2)
     values = [c for c in frame.columns if c != "row"]
     if not values:
