@@ -362,3 +362,18 @@ def test_it_compares_the_trend_with_the_year_before(client, program, manager, li
     assert "Received: " in desc and f"{last:%b %y} 3" in desc
     assert "Received a year before: " in desc
     assert desc.split("Received a year before: ")[1].split(";")[0].endswith(f"{last:%b %y} 1")
+
+
+def test_it_shows_an_empty_program_without_failing(client, line, manager, liaison):
+    facts_current()
+    sign_in(client, manager)
+
+    dashboard = client.get(reverse("dashboards"))
+    line_page = client.get(reverse("dashboard_line", args=[line.code]), {"priority": "stat"})
+    referrers = client.get(reverse("dashboard_referrers"))
+    sign_in(client, liaison)
+    liaison_page = client.get(reverse("dashboard_referrers"))
+
+    assert [r.status_code for r in (dashboard, line_page, referrers, liaison_page)] == [200] * 4
+    assert received(dashboard) == 0
+    assert "No referrals received in this month." in dashboard.content.decode()
