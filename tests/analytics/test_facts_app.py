@@ -107,6 +107,13 @@ def test_it_reads_the_same_frame_it_built(demo):
     since = facts_frame(received_since=dt.date(2025, 1, 1))
     first = timezone.localtime(since["received_at"].min()).date()
     assert 0 < since.height < got.height and first >= dt.date(2025, 1, 1)
+    later = got.filter(pl.col("referral_id").is_in(since["referral_id"].implode()))
+    assert_frame_equal(since.sort("referral_id"), later.sort("referral_id"))
+    few = facts_frame(columns=["triage_met", "referral_id", "received_at"])
+    assert few.columns == ["referral_id", "received_at", "triage_met"]
+    assert_frame_equal(few.sort("referral_id"), got.select(few.columns).sort("referral_id"))
+    with pytest.raises(ValueError, match="not fact columns"):
+        facts_frame(columns=["referral_id", "patient_name"])
 
 
 def _open_referral(state=State.TRIAGE) -> Referral:

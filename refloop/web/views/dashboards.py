@@ -24,7 +24,8 @@ from refloop.analytics.queries import facts_frame
 from refloop.analytics.scope import Scope, month_before
 from refloop.core.access_log import access_log_write_many
 from refloop.core.models import AccessLogEntry
-from refloop.directory.models import ServiceLine
+from refloop.directory.enums import TargetUnit
+from refloop.directory.models import ResponseTarget, ServiceLine
 from refloop.referrals.models import Referral
 from refloop.web.forms_dashboards import DashboardFilterForm, Filters
 from refloop.web.views import requires
@@ -65,6 +66,17 @@ def _appointments(request, scope: Scope) -> pl.DataFrame:
             start=scope.moment(scope.start), end=scope.moment(scope.end)
         )
     return request._refloop_appointments
+
+
+def _targets(filters: Filters) -> dict[str, float]:
+    """The line's targets in hours for the chosen priority: a target is one line's and one
+    priority's, so only then can it be drawn on a chart."""
+    if not (filters.line and filters.priority):
+        return {}
+    rows = ResponseTarget.objects.filter(
+        service_line__code=filters.line, priority=filters.priority, unit=TargetUnit.BUSINESS_HOURS
+    ).values_list("kind", "amount")
+    return {kind: float(amount) for kind, amount in rows}
 
 
 def _practices(facts: pl.DataFrame) -> list[str]:
@@ -125,7 +137,9 @@ def _dashboard(request, *, line: ServiceLine | None):
         "scope": scope,
         "headline": headline_part(facts, scope, previous=previous, link=link),
         "funnel": funnel_part(facts, scope, link=link),
-        "cycle": cycle_part(facts, scope, link=link, chosen=request.GET.get("step", "")),
+        "cycle": cycle_part(
+            facts, scope, link=link, chosen=request.GET.get("step", ""), targets=_targets(filters)
+        ),
         "communication": communication_part(
             facts, scope, link=link, whole_program=filters.whole_program
         ),
@@ -138,7 +152,7 @@ def _dashboard(request, *, line: ServiceLine | None):
         ),
         "leakage": leakage_part(facts, scope, link=link),
         "bottlenecks": bottlenecks_part(facts, scope, link=link),
-        "trend": trend_part(facts, scope, filters=filters, link=link),
+        "trend": trend_part(facts, scope, link=link),
         "referrers": referrers_part(facts, scope, link=link, panels=8),
         "lines": sorted(form.line_values.items(), key=lambda item: item[1]),
         "query": filters.query(),
