@@ -409,3 +409,15 @@ def test_it_reads_the_hour_the_clocks_go_back_in_the_order_things_happened(tmp_p
         "acknowledged_at: before the referral was received"
     )
     assert parsed.quarantine["row"].to_list() == [4]
+
+
+def test_it_is_installed_as_the_refloop_command():
+    import importlib
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    module, _, name = project["project"]["scripts"]["refloop"].partition(":")
+    main = getattr(importlib.import_module(module), name)
+    with pytest.raises(SystemExit) as help_asked:
+        main(["audit", "--help"])
+    assert help_asked.value.code == 0
