@@ -26,6 +26,8 @@ The rules, as the live clocks have them (referrals.clocks.ClockBook):
   late is missed (False), the rest never finished (null). A decline stops them even when it is
   reconsidered later (the live clock does not restart them); only a target that starts after
   the decline (first contact, report) runs again. A target still running at `as_of` is null.
+- Steps run as analytics.facts says; the visit step (received to the appointment) counts only
+  once the patient was seen (a booked visit still ahead has not happened).
 - Time in state and in each waiting blocker is gross, in the referral's measure, up to `as_of`.
 
 Days to appointment is judged at the first booking, against the appointment that booking was
@@ -69,7 +71,7 @@ BOOKING_COLUMNS = {"referral_id": pl.Int64(), "at": UTC_TIME, "cancelled": pl.Bo
 # Without it, appointment_at is judged.
 FIRST_APPOINTMENT = "first_appointment_at"
 
-# Each target: the column its clock starts at and the column it finishes at (None: worked out).
+# Each target: the column its clock starts at (where it finishes: _with_clock_spans).
 CLOCK_STARTS = {
     "acknowledge": "received_at",
     "triage": "received_at",
