@@ -71,7 +71,8 @@ def facts_refresh(*, referral_ids, now: dt.datetime | None = None) -> int:
 def facts_rebuild_all(
     *, progress: Callable[[int, int], None] | None = None, now: dt.datetime | None = None
 ) -> int:
-    """Rebuild every referral's facts, CHUNK ids at a time (the demo load, after an import)."""
+    """Rebuild every referral's facts, RANGE ids at a time, each range in its own transaction
+    (the demo load; after an import, or a change of targets or closures)."""
     now = now or timezone.now()
     bounds = Referral.objects.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
@@ -169,7 +170,8 @@ def _django_text(rows: pl.DataFrame) -> list[pl.Expr]:
 
 def facts_sources(where: dict) -> dict[str, pl.DataFrame]:
     """The builder's frames for the referrals matching `where` (lookups on Referral):
-    milestones, waiting, states, and events_through (each referral's highest event id)."""
+    milestones, waiting, states, bookings, and events_through (each referral's highest event
+    id)."""
     child = {key.replace("pk", "referral_id", 1): value for key, value in where.items()}
     referrals = _referrals(where)
     events = _events(child)
