@@ -28,10 +28,11 @@ The rules, as the live clocks have them (referrals.clocks.ClockBook):
   the decline (first contact, report) runs again. A target still running at `as_of` is null.
 - Time in state and in each waiting blocker is gross, in the referral's measure, up to `as_of`.
 
-Known difference from the live clock, kept on purpose: when an appointment is cancelled and
-booked again, the live clock may judge days to appointment again at the new booking; the fact
-judges it once, at the first booking, against the appointment the referral ended up with
-(`appointment_at`: the attended one, else the latest booked).
+Days to appointment is judged at the first booking, against the appointment that booking was
+for (the optional milestone column `first_appointment_at`; a source that lacks it, a file, is
+judged on `appointment_at`). Known difference from the live clock: when an appointment is
+cancelled (scheduled -> accepted) and booked again, the live clock may judge again at the new
+booking; the fact keeps the first judgement.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ STATE_COLUMNS = {"referral_id": pl.Int64(), "state": pl.String(), "started_at": 
                  "ended_at": UTC_TIME}  # fmt: skip
 TARGET_COLUMNS = {"service_line": pl.String(), "priority": pl.String(), "kind": pl.String(),
                   "seconds": pl.Int64(), "unit": pl.String()}  # fmt: skip
+
+# Optional in the milestones: the appointment the first booking was for (the live clock judges
+# days to appointment at that booking; a later rebooking after a no-show does not change it).
+# Without it, appointment_at is judged.
+FIRST_APPOINTMENT = "first_appointment_at"
 
 # Each target: the column its clock starts at and the column it finishes at (None: worked out).
 CLOCK_STARTS = {
@@ -124,10 +130,14 @@ def _intervals(frame: pl.DataFrame | None, schema: dict) -> pl.DataFrame | None:
 def _prepared(milestones: pl.DataFrame, states: pl.DataFrame | None) -> pl.DataFrame:
     """Milestones plus what the clocks need: stat or not, the first decline (a reconsidered
     decline still stopped the clocks), the visit only once the patient was seen."""
-    frame = (
-        facts_conform(milestones)
-        .select(MILESTONE_COLUMNS)
-        .with_columns(stat=pl.col("priority") == STAT)
+    first_booked = (
+        milestones[FIRST_APPOINTMENT].cast(UTC_TIME)
+        if FIRST_APPOINTMENT in milestones.columns
+        else pl.lit(None, UTC_TIME)
+    )
+    frame = facts_conform(milestones).with_columns(first_booked.alias(FIRST_APPOINTMENT))
+    frame = frame.select(*MILESTONE_COLUMNS, FIRST_APPOINTMENT).with_columns(
+        stat=pl.col("priority") == STAT
     )
     declines = (
         _intervals(states, STATE_COLUMNS)
@@ -222,17 +232,15 @@ def _waiting_union(
     clock resumes and pauses again at that moment."""
     if waiting is None:
         return pl.DataFrame(schema=STATE_COLUMNS).drop("state")
-    clipped = _clipped(waiting, frame, as_of)
+    clipped = _clipped(waiting, frame, as_of).sort("referral_id", "started_at")
+    # The latest end so far within the referral (a window per referral is slow with many
+    # referrals: one running maximum over (referral, end) pairs packed into 128 bits does it).
+    high = pl.col("referral_id").cast(pl.Int128) * (1 << 64)
+    reach = (high + pl.col("ended_at").dt.epoch("us")).cum_max().shift(1) - high
+    same = pl.col("referral_id") == pl.col("referral_id").shift(1)
+    new_stretch = ~same.fill_null(False) | (pl.col("started_at").dt.epoch("us") >= reach)
     return (
-        clipped.sort("referral_id", "started_at")
-        .with_columns(
-            reach=pl.col("ended_at").cum_max().shift(1).over("referral_id"),
-        )
-        .with_columns(
-            stretch=(pl.col("reach").is_null() | (pl.col("started_at") >= pl.col("reach")))
-            .cum_sum()
-            .over("referral_id")
-        )
+        clipped.with_columns(stretch=new_stretch.cum_sum())
         .group_by("referral_id", "stretch")
         .agg(started_at=pl.col("started_at").min(), ended_at=pl.col("ended_at").max())
         .drop("stretch")
@@ -320,7 +328,8 @@ def _judged(frame: pl.DataFrame) -> pl.DataFrame:
         if kind == "appointment":
             # The appointment's date counts, against the due time moved on by the waiting.
             due = (target + pl.col(f"clock_{kind}_paused")) * MICRO
-            waited = pl.col("appointment_at").dt.epoch("us") - pl.col("received_at").dt.epoch("us")
+            judged = pl.coalesce(FIRST_APPOINTMENT, "appointment_at")
+            waited = judged.dt.epoch("us") - pl.col("received_at").dt.epoch("us")
             on_time = waited <= due
         else:
             on_time = net <= target

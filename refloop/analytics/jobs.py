@@ -8,8 +8,11 @@
   next pass rebuilds them (a rebuild is idempotent: it replaces the rows).
   Late commits: an event that commits after the cursor passed its id is found by the row's
   `events_through` (the highest event id it was built from; one referral's events commit in id
-  order, as each change claims the referral first): each pass rebuilds referrals with events
+  order, as each change claims the referral first; the one exception, a checklist tick without
+  a form version, carries nothing the facts read): each pass rebuilds referrals with events
   recorded within LATE_WINDOW, at or below the cursor, above their row's events_through.
+- Changing targets or closures changes past judgements and business durations: call
+  sources.facts_rebuild_all (the job only follows events).
 - facts_open_refresh, once a day: open referrals' rows are rebuilt so that the time in their
   current state and their open blockers (counted up to the build) are at most a day old.
   Why stored, not computed on read: the fact table is the one thing metrics read (and the audit

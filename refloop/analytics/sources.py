@@ -13,7 +13,8 @@ How the events become milestones (the fact contract, analytics.facts, says what 
   is not a decision;
 - booked_at is the first booking; first contact the first contact milestone or booking;
 - appointment_at is the attended appointment, else the latest booked (access.Appointment), else
-  the last booking's appointment time (a booking recorded without an appointment row);
+  the last booking's appointment time (a booking recorded without an appointment row); the
+  first booking's appointment goes along for the days-to-appointment target (build.py);
 - records came complete unless a missing-records blocker was opened at receipt;
   records_complete_at is when the last missing-records blocker was resolved (none left open);
 - ended_at and the state come from the referral row (the current truth).
@@ -322,6 +323,7 @@ def _with_appointments(milestones: pl.DataFrame, child: dict, live: pl.DataFrame
         .agg(
             appointment_at=pl.col("starts_at").last(),
             visit_type=pl.col("slot__visit_type__name").last().fill_null(""),
+            first_appointment_at=pl.col("starts_at").sort_by("id").first(),
         )
     )
     without = set(
@@ -337,6 +339,7 @@ def _with_appointments(milestones: pl.DataFrame, child: dict, live: pl.DataFrame
 def _booked_in_events(referral_ids: set[int]) -> pl.DataFrame:
     """A booking recorded without an appointment row: the last booking's appointment time."""
     latest: dict[int, tuple] = {}
+    first: dict[int, tuple] = {}
     rows = ReferralEvent.objects.filter(
         referral_id__in=referral_ids, kind=EventKind.STATE_CHANGED, to_state=State.SCHEDULED
     ).values_list("referral_id", "occurred_at", "id", "details", "corrects_id")
@@ -349,13 +352,17 @@ def _booked_in_events(referral_ids: set[int]) -> pl.DataFrame:
         text = (details or {}).get("appointment_at")
         if text and event_id not in corrected:
             key = (occurred_at, event_id)
+            when = dt.datetime.fromisoformat(text).astimezone(dt.UTC)
             if referral_id not in latest or key > latest[referral_id][0]:
-                latest[referral_id] = (key, dt.datetime.fromisoformat(text).astimezone(dt.UTC))
+                latest[referral_id] = (key, when)
+            if referral_id not in first or key < first[referral_id][0]:
+                first[referral_id] = (key, when)
     return pl.DataFrame(
-        [(r, when, "") for r, (_, when) in latest.items()],
-        schema={"referral_id": pl.Int64, "appointment_at": UTC_TIME, "visit_type": pl.String},
+        [(r, when, "", first[r][1]) for r, (_, when) in latest.items()],
+        schema={"referral_id": pl.Int64, "appointment_at": UTC_TIME, "visit_type": pl.String,
+                "first_appointment_at": UTC_TIME},
         orient="row",
-    )
+    )  # fmt: skip
 
 
 BLOCKER_FIELDS = {
@@ -400,6 +407,11 @@ def _states(referrals: pl.DataFrame, live: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat([arrived, changes], how="vertical_relaxed")
         .sort("referral_id", "started_at", "id")
-        .with_columns(ended_at=pl.col("started_at").shift(-1).over("referral_id"))
+        .with_columns(
+            # The next state's start, within the same referral (no window: many referrals).
+            ended_at=pl.when(pl.col("referral_id") == pl.col("referral_id").shift(-1)).then(
+                pl.col("started_at").shift(-1)
+            )
+        )
         .drop("id")
     )

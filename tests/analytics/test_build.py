@@ -301,3 +301,39 @@ def test_it_floors_each_waiting_stretch_on_its_own_as_the_clock_does():
     row = one(build(milestones, waits=waits))
     assert row["acknowledged_gross"] == 2 * HOUR
     assert row["acknowledged_net"] == 2 * HOUR - 2
+
+
+def test_it_merges_overlapping_blockers_within_a_referral_never_across_referrals():
+    day = {"received_at": "2025-03-03 08:00", "acknowledged_at": "2025-03-03 17:00"}
+    milestones = _rows(day, day)
+    waits = waiting(
+        (1, "missing_records", "2025-03-03 09:00", "2025-03-03 16:00"),
+        (2, "missing_records", "2025-03-03 10:00", "2025-03-03 11:00"),
+        (2, "info_requested", "2025-03-03 10:30", "2025-03-03 12:00"),
+        (2, "authorization_pending", "2025-03-03 15:00", "2025-03-03 15:30"),
+    )
+    got = build(milestones, waits=waits)
+    # Referral 1: 9 h less 7 h waiting = 2 h. Referral 2 (its 10:00 blocker starts inside
+    # referral 1's, which must not matter): 10:00-12:00 and 15:00-15:30, 2.5 h: 6.5 h net.
+    assert one(got, 1)["acknowledged_net"] == 2 * HOUR
+    assert one(got, 2)["acknowledged_net"] == 6.5 * HOUR
+
+
+def test_it_judges_days_to_appointment_on_the_first_booking_after_a_no_show():
+    base = {
+        "received_at": "2025-03-03 09:00",
+        "booked_at": "2025-03-05 10:00",
+        "appointment_at": "2025-03-31 09:00",  # rebooked after a no-show: 28 days, late
+        "seen_at": "2025-03-31 09:30",
+        "no_shows": 1,
+        "state": "completed",
+    }
+    # The first booking was for 2025-03-12, 9 days after receipt: within 14 days. The live clock
+    # judged it then and a no-show does not reopen it, so the target was met.
+    with_first = _rows(base).with_columns(first_appointment_at=pl.lit(at("2025-03-12 09:00")))
+    assert one(build(with_first))["appointment_met"] is True
+    # A source that does not know the first booking's appointment (a file) judges the last one.
+    assert one(build(_rows(base)))["appointment_met"] is False
+    # Days to appointment are elapsed days to the last appointment: 09:00 EST to 09:00 EDT is
+    # 28 days less the hour DST took on 2025-03-09.
+    assert one(build(with_first))["days_to_appointment"] == 28 - 1 / 24

@@ -70,6 +70,21 @@ def test_it_judges_targets_as_the_live_clocks_did(demo):
             assert fact[f"{step}_gross"] == clock.gross_seconds
             compared[clock.kind] += 1
     assert all(count > 50 for count in compared.values()), compared
+    # First contact, and days to appointment where no appointment was cancelled and booked again
+    # (the live clock judges again at the new booking; the fact keeps the first judgement).
+    rebooked = set(
+        ReferralEvent.objects.filter(
+            from_state=State.SCHEDULED, to_state=State.ACCEPTED
+        ).values_list("referral_id", flat=True)
+    )
+    others = ReferralClock.objects.filter(
+        kind__in=[TargetKind.FIRST_CONTACT, TargetKind.APPOINTMENT]
+    )
+    judged = 0
+    for clock in others.exclude(referral_id__in=rebooked):
+        assert facts[clock.referral_id][f"{clock.kind}_met"] is OUTCOME.get(clock.outcome)
+        judged += clock.outcome in OUTCOME
+    assert judged > 300
     # The states a referral went through add up, and closed ones no longer grow.
     closed = [f for f in facts.values() if f["state"] == State.CLOSED]
     assert closed and all(f["seconds_in_completed"] is not None for f in closed)
@@ -92,6 +107,13 @@ def test_it_reads_the_same_frame_it_built(demo):
     since = facts_frame(received_since=dt.date(2025, 1, 1))
     first = timezone.localtime(since["received_at"].min()).date()
     assert 0 < since.height < got.height and first >= dt.date(2025, 1, 1)
+    later = got.filter(pl.col("referral_id").is_in(since["referral_id"].implode()))
+    assert_frame_equal(since.sort("referral_id"), later.sort("referral_id"))
+    few = facts_frame(columns=["triage_met", "referral_id", "received_at"])
+    assert few.columns == ["referral_id", "received_at", "triage_met"]
+    assert_frame_equal(few.sort("referral_id"), got.select(few.columns).sort("referral_id"))
+    with pytest.raises(ValueError, match="not fact columns"):
+        facts_frame(columns=["referral_id", "patient_name"])
 
 
 def _open_referral(state=State.TRIAGE) -> Referral:
