@@ -44,6 +44,18 @@ from refloop.web.views.dashboard_parts import (
 
 DRILL_PAGE_SIZE = 50
 REFERRER_PAGE_SIZE = 50
+# What the referrers' metric reads (metrics.referrers), the filters and the drill-down's ids.
+REFERRER_COLUMNS = (
+    "referral_id",
+    "service_line",
+    "priority",
+    "channel",
+    "referrer_key",
+    "referrer_name",
+    "practice",
+    "received_at",
+    "seen_at",
+)
 REFERRER_PANELS = 24  # small multiples: the largest referrers, and every one with an alert
 
 
@@ -52,10 +64,11 @@ def can_drill(user) -> bool:
     return user.has_perm("core.view_phi") and user.has_perm("core.view_aggregates")
 
 
-def _facts(request) -> pl.DataFrame:
-    """The fact table, read once per request: every number on the page comes from this frame."""
+def _facts(request, columns: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The fact table, read once per request: every number on the page comes from this frame.
+    `columns`: only those (a page whose metrics need few of them reads less)."""
     if not hasattr(request, "_refloop_facts"):
-        request._refloop_facts = facts_frame()
+        request._refloop_facts = facts_frame(columns=columns)
     return request._refloop_facts
 
 
@@ -83,10 +96,8 @@ def _practices(facts: pl.DataFrame) -> list[str]:
     return facts.get_column("practice").drop_nulls().unique().sort().to_list()
 
 
-def _filters(request, *, line: str = "") -> tuple[DashboardFilterForm, Filters]:
-    form = DashboardFilterForm(
-        request.GET or None, practices=_practices(_facts(request)), fixed_line=line
-    )
+def _filters(request, facts: pl.DataFrame, *, line="") -> tuple[DashboardFilterForm, Filters]:
+    form = DashboardFilterForm(request.GET or None, practices=_practices(facts), fixed_line=line)
     return form, form.filters()
 
 
@@ -126,8 +137,9 @@ def line(request, code: str):
 
 
 def _dashboard(request, *, line: ServiceLine | None):
-    form, filters = _filters(request, line=line.code if line else "")
-    facts, scope = _facts(request), filters.scope()
+    facts = _facts(request)
+    form, filters = _filters(request, facts, line=line.code if line else "")
+    scope = filters.scope()
     link = drill_link(request, filters)
     previous = scope.shifted(start=month_before(scope.start), end=scope.start)
     context = {
@@ -165,8 +177,9 @@ def _dashboard(request, *, line: ServiceLine | None):
 def referrers(request):
     """Referrer-level monthly counts and rates, segments and drop-off alerts: what a liaison sees
     (no patient, no referral list; managers also get links to the referrals)."""
-    form, filters = _filters(request)
-    facts, scope = _facts(request), filters.scope()
+    facts = _facts(request, columns=REFERRER_COLUMNS)
+    form, filters = _filters(request, facts)
+    scope = filters.scope()
     link = drill_link(request, filters)
     part = referrers_part(facts, scope, link=link, panels=REFERRER_PANELS)
     page = Paginator(part["rows"], REFERRER_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -193,8 +206,9 @@ def drill(request):
     name, arg = request.GET.get("cohort", ""), request.GET.get("arg", "")
     if name not in COHORTS:
         raise Http404("No such group of referrals.")
-    form, filters = _filters(request)
-    facts, scope = _facts(request), filters.scope()
+    facts = _facts(request)
+    form, filters = _filters(request, facts)
+    scope = filters.scope()
     if name == "access.no_shows":  # missed visits are in the appointments, not the facts
         scope = replace(scope, extra={"appointments": _appointments(request, scope)})
     try:
