@@ -117,6 +117,7 @@ def audit_run(
         parsed.milestones,
         waiting=waited.intervals if waited else None,
         states=changed.intervals if changed else None,
+        bookings=changed.bookings if changed else None,
         targets=program.targets_frame(lines),
         calendar=BusinessCalendar(closures=program.closures, tz=tz),
         as_of=as_of,
@@ -259,7 +260,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--waiting-value", action="append", default=[], metavar="kind:THEIRS=OURS")
     audit.add_argument("--states", help="a file of state changes (the state history)")
     audit.add_argument("--states-column", action="append", default=[], metavar="FIELD=Column",
-                       help="reference, state, started_at")  # fmt: skip
+                       help="reference, state, started_at, from_state, appointment_at")  # fmt: skip
     audit.add_argument("--states-value", action="append", default=[], metavar="state:THEIRS=OURS")
     return parser
 

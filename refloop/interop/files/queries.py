@@ -114,7 +114,10 @@ CLOCK_COLUMNS = [
 WAITING_COLUMNS = [
     Column("referral"), Column("kind"), Column("started_at", "time"), Column("ended_at", "time"),
 ]  # fmt: skip
-STATE_COLUMNS = [Column("referral"), Column("state"), Column("started_at", "time")]
+STATE_COLUMNS = [
+    Column("referral"), Column("state"), Column("started_at", "time"), Column("from_state"),
+    Column("appointment_at", "time"),  # a booking's: the appointment it was for
+]  # fmt: skip
 FUNNEL_COLUMNS = [
     Column("month", "date"), Column("service_line"), Column("received", "int"),
     Column("accepted", "int"), Column("declined", "int"), Column("redirected", "int"),
@@ -236,8 +239,9 @@ def _waiting_rows(referrals):
 
 
 def _state_rows(referrals):
-    """Every state change, in the order it happened; a corrected one (a manager marked it a
-    mistake) and the corrections themselves are left out, as the metrics count them."""
+    """Every state change, in the order it happened, with the appointment a booking was for; a
+    corrected one (a manager marked it a mistake) and the corrections themselves are left out,
+    as the metrics count them."""
     corrected = ReferralEvent.objects.filter(
         referral__in=referrals, kind=EventKind.CORRECTION, corrects__isnull=False
     ).values("corrects_id")
@@ -245,12 +249,14 @@ def _state_rows(referrals):
         ReferralEvent.objects.filter(referral__in=referrals, kind=EventKind.STATE_CHANGED)
         .exclude(pk__in=corrected)
         .order_by("referral_id", "occurred_at", "pk")
-        .values_list("referral_id", "to_state", "occurred_at")
+        .values_list("referral_id", "to_state", "occurred_at", "from_state", "details")
     )
 
     def rows():
         for r in query.iterator(chunk_size=5000):
-            yield (f"R-{r[0]:07d}", *r[1:])
+            booked_for = (r[4] or {}).get("appointment_at") if r[1] == "scheduled" else None
+            when = dt.datetime.fromisoformat(booked_for) if booked_for else None
+            yield (f"R-{r[0]:07d}", r[1], r[2], r[3], when)
 
     return STATE_COLUMNS, rows(), query.count()
 
