@@ -25,6 +25,14 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from refloop.analytics.charts import CycleRow, cycle_summary_chart, funnel_chart
+from refloop.analytics.metrics.access import access
+from refloop.analytics.metrics.bottlenecks import bottlenecks
+from refloop.analytics.metrics.cycle import cycle_times
+from refloop.analytics.metrics.funnel import funnel
+from refloop.analytics.metrics.headline import headline
+from refloop.analytics.metrics.pilot import pilot_compare
+from refloop.analytics.metrics.referrers import referrers
 from refloop.analytics.scope import Scope, month_before
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -132,17 +140,21 @@ def review_build(
     end (or `as_of`, if earlier: a month still running). `targets`: headline key -> goal (see
     metrics.headline); `pilot`: a metrics.pilot configuration, or None; `unknown`: headline keys
     the data cannot tell (an audited file without the column), shown as "not in the data"."""
-    from refloop.analytics.metrics.headline import headline
-
     first = month.replace(day=1)
     scope = Scope.month(first, tz=tz, as_of=as_of)
     previous = Scope.month(month_before(first), tz=tz, as_of=as_of)
-    results = {"headline": headline(facts, scope, previous=previous, targets=targets)}
-    results |= _flow(facts, scope)
-    results |= _referrers(facts, scope)
-    results |= _bottlenecks(facts, scope)
-    results |= _access(facts, scope, appointments, tna)
-    results |= _pilot(facts, scope, pilot, appointments)
+    results = {
+        "headline": headline(facts, scope, previous=previous, targets=targets),
+        "funnel": funnel(facts, scope),
+        "cycle": cycle_times(facts, scope),
+        "referrers": referrers(facts, scope),
+        "bottlenecks": bottlenecks(facts, scope),
+        "access": access(facts, scope, appointments=appointments, tna=tna),
+    }
+    if pilot is not None:
+        results["pilot"] = pilot_compare(
+            facts, pilot, as_of=scope.as_of, tz=scope.tz, appointments=appointments
+        )
     tables = [t for t in (_table(name, result) for name, result in results.items()) if t]
     tables = tuple(sorted(tables, key=lambda t: TABLE_ORDER.index(t.key)))
     tables = tuple(_unknown(t, results["headline"], unknown) for t in tables)
@@ -161,42 +173,6 @@ def review_build(
         notes=tuple(notes) + _young(scope),
         results=results,
     )
-
-
-def _flow(facts, scope) -> dict:
-    from refloop.analytics.metrics.cycle import cycle_times
-    from refloop.analytics.metrics.funnel import funnel
-
-    return {"funnel": funnel(facts, scope), "cycle": cycle_times(facts, scope)}
-
-
-def _referrers(facts, scope) -> dict:
-    from refloop.analytics.metrics.referrers import referrers
-
-    return {"referrers": referrers(facts, scope)}
-
-
-def _bottlenecks(facts, scope) -> dict:
-    from refloop.analytics.metrics.bottlenecks import bottlenecks
-
-    return {"bottlenecks": bottlenecks(facts, scope)}
-
-
-def _access(facts, scope, appointments, tna) -> dict:
-    from refloop.analytics.metrics.access import access
-
-    return {"access": access(facts, scope, appointments=appointments, tna=tna)}
-
-
-def _pilot(facts, scope, pilot, appointments) -> dict:
-    if pilot is None:
-        return {}
-    from refloop.analytics.metrics.pilot import pilot_compare
-
-    compared = pilot_compare(
-        facts, pilot, as_of=scope.as_of, tz=scope.tz, appointments=appointments
-    )
-    return {"pilot": compared}
 
 
 def _young(scope: Scope) -> tuple[str, ...]:
@@ -327,6 +303,7 @@ def _bottlenecks_table(found) -> Table:
 
 
 def _access_table(report) -> Table:
+    tna = {t.service_line: t for t in report.tna if not t.visit_type}
     rows = [
         Row(
             (
@@ -334,12 +311,16 @@ def _access_table(report) -> Table:
                 number_text(w.appointments, "count"),
                 number_text(w.median_days, "days"),
                 number_text(w.p90_days, "days"),
+                _tna_text(tna.get(w.service_line)),
             )
         )
         for w in _line_waits(report.waits)
     ]
     shows = report.no_shows.overall
-    note = "Calendar days from receipt to the appointment (median and p90)."
+    note = (
+        "Calendar days from receipt to the appointment (median and p90); third next available: "
+        "the mean over the month's daily measurements."
+    )
     if shows is not None:
         note += (
             f" No-shows: {shows.no_shows:,} of {shows.visits:,} visits due "
@@ -348,10 +329,19 @@ def _access_table(report) -> Table:
     return Table(
         key="access",
         title="Days to appointment",
-        columns=("Service line", "Booked", "Median", "p90"),
+        columns=("Service line", "Booked", "Median", "p90", "Third next available"),
         rows=tuple(rows),
         note=note,
     )
+
+
+def _tna_text(tna) -> str:
+    """The month's mean third next available (days), or why there is none."""
+    if tna is None:
+        return ""
+    if tna.period_mean_days is None:
+        return tna.status.replace("_", " ")
+    return number_text(tna.period_mean_days, "days")
 
 
 def _line_waits(waits) -> list:
@@ -427,8 +417,6 @@ def _pilot_table(compared) -> Table:
 
 
 def _figures(results: dict) -> tuple[Figure, ...]:
-    from refloop.analytics.charts import CycleRow, cycle_summary_chart, funnel_chart
-
     figures = [Figure("funnel", funnel_chart(results["funnel"], key="review-funnel"))]
     rows = [
         CycleRow(

@@ -16,6 +16,7 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from refloop.analytics.review import Review, review_build, review_pdf
+from refloop.analytics.scope import month_after
 
 # Goals the headline is held against when the setting gives none (metrics.headline keys).
 DEFAULT_GOALS = {
@@ -38,15 +39,25 @@ def review_recipients() -> list[str]:
 
 def review_month(*, month: dt.date, now: dt.datetime | None = None) -> Review:
     """The review of `month` from the app's fact table (kept current by the scheduler)."""
+    from refloop.analytics.appointments import appointments_frame, tna_frame
     from refloop.analytics.queries import facts_frame
 
+    tz = ZoneInfo(settings.TIME_ZONE)
+    now = now or timezone.now()
+    first = month.replace(day=1)
+    end = month_after(first)
+    start_at = dt.datetime.combine(first, dt.time.min, tz)
+    end_at = min(now, dt.datetime.combine(end, dt.time.min, tz))
     return review_build(
         facts_frame(),
-        month=month,
+        month=first,
         targets=review_goals(),
-        tz=ZoneInfo(settings.TIME_ZONE),
-        as_of=now or timezone.now(),
+        tz=tz,
+        as_of=now,
         organization=settings.REFLOOP_PRACTICE_NAME,
+        # The month's visits due by its end (no-shows) and its third-next-available days.
+        appointments=appointments_frame(start=start_at, end=max(start_at, end_at)),
+        tna=tna_frame(start=first, end=end),
     )
 
 

@@ -385,3 +385,39 @@ def test_it_stops_with_a_clear_error(tmp_path, capsys, args, message):
     error = capsys.readouterr().err
     assert error.startswith("refloop audit: ") and message in error
     assert "Traceback" not in error
+
+
+def test_it_reads_the_hour_the_clocks_go_back_in_the_order_things_happened(tmp_path):
+    # November 1 2026, New York: 01:00-01:59 happens twice (EDT, UTC-4, then EST, UTC-5).
+    text = (
+        "Ref,Received,Acknowledged\n"
+        "A,11/01/2026 01:30,11/01/2026 01:10\n"  # 01:30 EDT, then 01:10 EST (40 minutes on)
+        "B,11/01/2026 00:50,11/01/2026 01:10\n"  # 00:50 EDT, then 01:10 EDT (the first one)
+        "C,11/01/2026 01:30,10/31/2026 23:00\n"  # acknowledged the day before: still wrong
+    )
+    mapping = mapping_merge(
+        Mapping(),
+        columns=["reference=Ref", "received_at=Received", "acknowledged_at=Acknowledged"],
+        date_formats=["%m/%d/%Y %H:%M"],
+    )
+    parsed = _parse(tmp_path, text=text, mapping=mapping)
+    rows = {r["referral_id"]: r for r in parsed.milestones.to_dicts()}
+    assert rows[2]["received_at"] == dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+    assert rows[2]["acknowledged_at"] == dt.datetime(2026, 11, 1, 6, 10, tzinfo=UTC)
+    assert rows[3]["acknowledged_at"] == dt.datetime(2026, 11, 1, 5, 10, tzinfo=UTC)
+    assert parsed.quarantine.to_dicts()[0]["reasons"] == (
+        "acknowledged_at: before the referral was received"
+    )
+    assert parsed.quarantine["row"].to_list() == [4]
+
+
+def test_it_is_installed_as_the_refloop_command():
+    import importlib
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    module, _, name = project["project"]["scripts"]["refloop"].partition(":")
+    main = getattr(importlib.import_module(module), name)
+    with pytest.raises(SystemExit) as help_asked:
+        main(["audit", "--help"])
+    assert help_asked.value.code == 0

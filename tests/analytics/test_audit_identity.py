@@ -24,7 +24,7 @@ from refloop.analytics.review_services import review_goals
 from refloop.analytics.sources import targets_frame
 from refloop.core.models import Closure
 from refloop.demo.loader import demo_load
-from refloop.interop.files.exports import csv_lines
+from refloop.interop.files.exports import csv_lines, parquet_file, xlsx_file
 from refloop.interop.files.queries import ExportFilters, export_dataset
 
 NOW = dt.datetime(2025, 6, 11, 19, 30, tzinfo=dt.UTC)
@@ -32,11 +32,15 @@ NOW = dt.datetime(2025, 6, 11, 19, 30, tzinfo=dt.UTC)
 MONTHS = [dt.date(2024, 12, 1)] + [dt.date(2025, m, 1) for m in (1, 2, 3, 4, 5, 6)]
 
 
-def _export(dataset: str, folder: Path) -> Path:
+def _export(dataset: str, folder: Path, fmt: str = "csv") -> Path:
     manager = User.objects.get(username="manager")
     data = export_dataset(dataset=dataset, filters=ExportFilters(), user=manager)
-    path = folder / f"{dataset}.csv"
-    path.write_text("".join(csv_lines(data)), encoding="utf-8")
+    path = folder / f"{dataset}.{fmt}"
+    if fmt == "csv":
+        path.write_text("".join(csv_lines(data)), encoding="utf-8")
+    else:
+        with {"xlsx": xlsx_file, "parquet": parquet_file}[fmt](data) as handle:
+            path.write_bytes(handle.read())
     return path
 
 
@@ -86,3 +90,17 @@ def test_it_gives_the_apps_headline_from_refloops_own_export(db, tmp_path, capsy
     for row in app.table("headline").rows:
         line = next(line for line in printed if line.startswith(row.cells[0]))
         assert re.split(r"\s{2,}", line.strip()) == [c for c in row.cells if c]
+
+    # Excel (local times, as a spreadsheet has them) and Parquet (typed UTC times) too.
+    for fmt in ("xlsx", "parquet"):
+        folder = tmp_path / fmt
+        folder.mkdir()
+        audit = audit_run(
+            path=_export("referrals", folder, fmt), mapping=BUILT_IN["refloop"], program=program,
+            month=MONTHS[-2], tz=tz, as_of=NOW, out=folder / "out",
+            waiting=HistoryFile(path=_export("waiting", folder, fmt), columns=REFLOOP_WAITING,
+                                values={}),
+            states=HistoryFile(path=_export("states", folder, fmt), columns=REFLOOP_STATES,
+                               values={}),
+        )  # fmt: skip
+        assert audit.review.tables == app.tables, fmt

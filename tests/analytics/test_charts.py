@@ -263,3 +263,20 @@ def test_it_draws_the_same_shapes_and_words_in_the_svg_and_the_pdf(scene):
 
     assert strings == svg_texts(scene.svg())
     assert len(shapes) == len(drawing.getContents()) == len(scene.shapes)
+
+
+def test_it_draws_every_chart_with_nothing_to_show():
+    scenes = [
+        cycle_chart(Distribution("Received to triage decision", [], None, None)),
+        cycle_summary_chart([]),
+        trend_chart([], [], title="Volume"),
+        trend_chart(MONTHS[:1], [Series("Received", [None])], title="Volume"),
+        multiples_chart([], []),
+        ageing_chart([], []),
+    ]
+
+    for scene in scenes:
+        etree.fromstring(scene.svg().encode())
+        assert Image.open(io.BytesIO(scene.png())).size == (scene.width * 2, scene.height * 2)
+        assert PdfReader(io.BytesIO(scene.pdf())).pages
+    assert "0 referrals" in svg_texts(scenes[0].svg())

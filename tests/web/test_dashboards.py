@@ -334,3 +334,46 @@ def test_it_lists_the_referral_behind_a_missed_visit(
 
     assert (overall["rate"].visits, overall["rate"].no_shows, overall["value"]) == (1, 1, "100%")
     assert [r.pk for r in listed.context["referrals"]] == [missed.pk]
+
+
+def test_it_draws_the_target_when_one_line_and_priority_are_chosen(client, program, manager):
+    sign_in(client, manager)
+    url = reverse("dashboard_line", args=["orthopedics"])
+
+    routine = client.get(url, {"priority": "routine"}).content.decode()
+    every_priority = client.get(url).content.decode()
+
+    # factories.DEFAULT_TARGETS: triage 16 business hours for routine referrals
+    assert "target 16 h" in routine
+    assert "target 16 h" not in every_priority
+
+
+def test_it_compares_the_trend_with_the_year_before(client, program, manager, line, intake):
+    last = last_full_month()
+    year_before = last.replace(year=last.year - 1)
+    factories.referral(line=line, actor=intake, received_at=in_month(year_before, 15))
+    facts_current()
+    sign_in(client, manager)
+
+    page = client.get(reverse("dashboards")).content.decode()
+    desc = html.fromstring(page).xpath("//svg[@id='trend']/desc")[0].text_content()
+
+    # Received: last month 3 (the fixture); the year before: 1 in the same month a year earlier.
+    assert "Received: " in desc and f"{last:%b %y} 3" in desc
+    assert "Received a year before: " in desc
+    assert desc.split("Received a year before: ")[1].split(";")[0].endswith(f"{last:%b %y} 1")
+
+
+def test_it_shows_an_empty_program_without_failing(client, line, manager, liaison):
+    facts_current()
+    sign_in(client, manager)
+
+    dashboard = client.get(reverse("dashboards"))
+    line_page = client.get(reverse("dashboard_line", args=[line.code]), {"priority": "stat"})
+    referrers = client.get(reverse("dashboard_referrers"))
+    sign_in(client, liaison)
+    liaison_page = client.get(reverse("dashboard_referrers"))
+
+    assert [r.status_code for r in (dashboard, line_page, referrers, liaison_page)] == [200] * 4
+    assert received(dashboard) == 0
+    assert "No referrals received in this month." in dashboard.content.decode()

@@ -31,7 +31,13 @@ from refloop.analytics.audit.history import (
     states_parse,
     waiting_parse,
 )
-from refloop.analytics.audit.mapping import BUILT_IN, Mapping, mapping_load, mapping_merge
+from refloop.analytics.audit.mapping import (
+    BUILT_IN,
+    FIELDS,
+    Mapping,
+    mapping_load,
+    mapping_merge,
+)
 from refloop.analytics.audit.milestones import (
     Parsed,
     facts_unjudged,
@@ -111,6 +117,7 @@ def audit_run(
         parsed.milestones,
         waiting=waited.intervals if waited else None,
         states=changed.intervals if changed else None,
+        bookings=changed.bookings if changed else None,
         targets=program.targets_frame(lines),
         calendar=BusinessCalendar(closures=program.closures, tz=tz),
         as_of=as_of,
@@ -237,8 +244,10 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--from", dest="built_in", choices=sorted(BUILT_IN),
                        help="a built-in mapping: refloop (Refloop's referral export)")  # fmt: skip
     audit.add_argument("--mapping", help="a saved mapping (JSON: columns, values, date_formats)")
-    audit.add_argument("--column", action="append", default=[], metavar='FIELD="Their column"')
-    audit.add_argument("--value", action="append", default=[], metavar="FIELD:THEIRS=OURS")
+    audit.add_argument("--column", action="append", default=[], metavar='FIELD="Their column"',
+                       help=f"our fields: {', '.join(sorted(FIELDS))}")  # fmt: skip
+    audit.add_argument("--value", action="append", default=[], metavar="FIELD:THEIRS=OURS",
+                       help="e.g. channel:eFax=fax, state:Done=closed")  # fmt: skip
     audit.add_argument("--date-format", action="append", default=[], metavar="FORMAT",
                        help='e.g. "%%m/%%d/%%Y %%H:%%M" (zone-less times are --tz)')  # fmt: skip
     audit.add_argument("--tz", default="America/New_York", help="the practice's time zone")
@@ -251,7 +260,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--waiting-value", action="append", default=[], metavar="kind:THEIRS=OURS")
     audit.add_argument("--states", help="a file of state changes (the state history)")
     audit.add_argument("--states-column", action="append", default=[], metavar="FIELD=Column",
-                       help="reference, state, started_at")  # fmt: skip
+                       help="reference, state, started_at, from_state, appointment_at")  # fmt: skip
     audit.add_argument("--states-value", action="append", default=[], metavar="state:THEIRS=OURS")
     return parser
 

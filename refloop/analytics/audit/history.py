@@ -5,8 +5,10 @@ referral's id (`reference`):
   pending, the referrer's answer): `reference`, `kind`, `started_at`, `ended_at` (empty while
   open), so net durations can be worked out. Kinds are ours (facts.WAITING_BLOCKERS) or mapped
   with `--waiting-value kind:Theirs=ours`.
-- `--states FILE`: one row per state change: `reference`, `state`, `started_at`, for the time
-  spent in each state and a decline later reconsidered (it stopped the clocks).
+- `--states FILE`: one row per state change: `reference`, `state`, `started_at` (and, when
+  known, `from_state` and a booking's `appointment_at`), for the time spent in each state, a
+  decline later reconsidered (it stopped the clocks) and appointments cancelled and booked again
+  (days to appointment is judged again).
 
 Columns are mapped with `--waiting-column field=Column` / `--states-column field=Column`
 (Refloop's own exports are built in). A row that cannot be used (no such referral among the rows
@@ -27,10 +29,11 @@ from refloop.analytics.audit.milestones import _mapped, _time
 from refloop.analytics.facts import UTC_TIME, WAITING_BLOCKERS
 
 WAITING_FIELDS = ("reference", "kind", "started_at", "ended_at")
-STATE_FIELDS = ("reference", "state", "started_at")
+STATE_FIELDS = ("reference", "state", "started_at", "from_state", "appointment_at")
 REFLOOP_WAITING = {"reference": "referral", "kind": "kind", "started_at": "started_at",
                    "ended_at": "ended_at"}  # fmt: skip
-REFLOOP_STATES = {"reference": "referral", "state": "state", "started_at": "started_at"}
+REFLOOP_STATES = {"reference": "referral", "state": "state", "started_at": "started_at",
+                  "from_state": "from_state", "appointment_at": "appointment_at"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class History:
     intervals: pl.DataFrame  # facts_build's waiting or states frame
     quarantine: pl.DataFrame  # row, reasons, then the row as given
     rows: int
+    bookings: pl.DataFrame | None = None  # facts_build's bookings (states with from_state)
 
 
 def history_columns(texts: list[str], *, fields: tuple[str, ...], base: dict, option: str):
@@ -101,14 +105,26 @@ def waiting_parse(frame, *, given: HistoryFile, mapping: Mapping, references, tz
 def states_parse(frame, *, given: HistoryFile, mapping: Mapping, references, tz) -> History:
     """The state intervals facts_build takes: received from arrival, then each change until the
     next (the last one open)."""
-    raw = _raw(frame, given, STATE_FIELDS, references)
+    raw = _raw(frame, given, STATE_FIELDS[:3], references)
     started = _when(frame, given, "started_at", mapping, tz)
     state = _mapped(raw["state"], given.values).str.to_lowercase()
+    came_from = (
+        _mapped(raw["from_state"], given.values).str.to_lowercase()
+        if "from_state" in raw
+        else pl.lit(None, pl.String)
+    )
+    booked_for = (
+        _when(frame, given, "appointment_at", mapping, tz)
+        if "appointment_at" in raw
+        else pl.lit(None, UTC_TIME)
+    )
     values = frame.select(
         "row",
         raw["reference"].cast(pl.String).alias("reference"),
         state.alias("state"),
         started.alias("started_at"),
+        came_from.alias("from_state"),
+        booked_for.alias("appointment_at"),
         pl.concat_list(
             _unreadable(raw["started_at"], started, "started_at", required=True),
             pl.when(~state.is_in(CHOICES["state"])).then(
@@ -118,17 +134,37 @@ def states_parse(frame, *, given: HistoryFile, mapping: Mapping, references, tz)
         .list.drop_nulls()
         .alias("_reasons"),
     )
-    history = _joined(frame, values, references, ("referral_id", "state", "started_at", "row"))
+    keep = ("referral_id", "state", "started_at", "row", "from_state", "appointment_at")
+    history = _joined(frame, values, references, keep)
     arrived = references.select(
         "referral_id", state=pl.lit("received"), started_at="received_at", row=pl.lit(0, pl.UInt32)
     )
+    changes = history.intervals.cast({"row": pl.UInt32})
     intervals = (
-        pl.concat([arrived, history.intervals.cast({"row": pl.UInt32})])
+        pl.concat([arrived, changes.select("referral_id", "state", "started_at", "row")])
         .sort("referral_id", "started_at", "row")
         .with_columns(ended_at=pl.col("started_at").shift(-1).over("referral_id"))
         .drop("row")
     )
-    return History(intervals=intervals, quarantine=history.quarantine, rows=history.rows)
+    return History(
+        intervals=intervals,
+        quarantine=history.quarantine,
+        rows=history.rows,
+        bookings=_bookings(changes) if "from_state" in raw else None,
+    )
+
+
+def _bookings(changes: pl.DataFrame) -> pl.DataFrame:
+    """Bookings made from accepted (with the appointment each was for) and appointments cancelled
+    back to accepted: the days-to-appointment clock stops and reopens on them (facts_build)."""
+    booked = (pl.col("from_state") == "accepted") & (pl.col("state") == "scheduled")
+    cancelled = (pl.col("from_state") == "scheduled") & (pl.col("state") == "accepted")
+    return changes.filter(booked | cancelled).select(
+        "referral_id",
+        at="started_at",
+        cancelled=pl.col("from_state") == "scheduled",
+        appointment_at="appointment_at",
+    )
 
 
 def _raw(frame: pl.DataFrame, given: HistoryFile, needed, references) -> dict[str, pl.Expr]:

@@ -36,8 +36,14 @@ ALIASES = {
 }
 # Times that say which decision or end it was, when the file has no decision column.
 END_TIMES = ("declined_at", "redirected_at", "cancelled_at")
-FIELDS = tuple(c for c in MILESTONE_COLUMNS if c != "referral_id") + ("reference",) + END_TIMES
-TIME_FIELDS = TIME_COLUMNS + END_TIMES
+# The first booking's appointment, which days to appointment is judged on (analytics.build).
+FIRST_APPOINTMENT = "first_appointment_at"
+FIELDS = (
+    tuple(c for c in MILESTONE_COLUMNS if c != "referral_id")
+    + ("reference", FIRST_APPOINTMENT)
+    + END_TIMES
+)
+TIME_FIELDS = TIME_COLUMNS + END_TIMES + (FIRST_APPOINTMENT,)
 
 # Our codes (referrals.enums, repeated to stay free of Django; a test keeps them equal).
 CHOICES = {
@@ -167,6 +173,7 @@ REFLOOP_EXPORT = Mapping(
         "visit_type": "visit_type",
         "records_complete_on_arrival": "records_complete_on_arrival",
         "records_complete_at": "records_complete_at",
+        FIRST_APPOINTMENT: FIRST_APPOINTMENT,
     }
 )
 BUILT_IN = {"refloop": REFLOOP_EXPORT}

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from refloop.analytics.audit import AuditError
-from refloop.analytics.audit.mapping import CHOICES, TIME_FIELDS, Mapping
+from refloop.analytics.audit.mapping import CHOICES, FIRST_APPOINTMENT, TIME_FIELDS, Mapping
 from refloop.analytics.facts import FACT_SCHEMA, MILESTONE_COLUMNS, UTC_TIME
 
 TEXT_DEFAULTS = {"service_line": "Unspecified", "priority": "routine", "channel": ""}
@@ -55,6 +55,7 @@ def milestones_parse(frame: pl.DataFrame, *, mapping: Mapping, tz: ZoneInfo) -> 
         )
         .collect()
     )
+    values = _ambiguous_later(frame, values, mapping, tz)
     late = [name for name in given if name in TIME_FIELDS and name != "received_at"]
     values = values.with_columns(
         (pl.col(name) < pl.col("received_at")).fill_null(False).alias(f"_late:{name}")
@@ -164,15 +165,17 @@ def _mapped(raw: pl.Expr, pairs: dict[str, str]) -> pl.Expr:
     )
 
 
-def _time(raw: pl.Expr, dtype: pl.DataType, formats: tuple[str, ...], tz: ZoneInfo) -> pl.Expr:
+def _time(
+    raw: pl.Expr, dtype: pl.DataType, formats: tuple[str, ...], tz: ZoneInfo, *, later=False
+) -> pl.Expr:
     """A column of UTC times. Times without a zone are the practice's local wall-clock; a local
     time that does not exist (the hour the clocks go forward) cannot be read; an ambiguous one
-    (the hour they go back) is taken as the earlier."""
+    (the hour they go back happens twice) is taken as the earlier, or the `later`."""
     if isinstance(dtype, pl.Datetime):
-        local = raw if dtype.time_zone else _localize(raw, tz)
+        local = raw if dtype.time_zone else _localize(raw, tz, later)
         return local.dt.convert_time_zone("UTC").cast(UTC_TIME)
     if isinstance(dtype, pl.Date):
-        return _localize(raw.cast(pl.Datetime("us")), tz).dt.convert_time_zone("UTC")
+        return _localize(raw.cast(pl.Datetime("us")), tz, later).dt.convert_time_zone("UTC")
     text = raw.cast(pl.String)
     tries = []
     for fmt in formats:
@@ -181,14 +184,51 @@ def _time(raw: pl.Expr, dtype: pl.DataType, formats: tuple[str, ...], tz: ZoneIn
             tries.append(aware.dt.convert_time_zone("UTC"))
         else:
             naive = text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone=None)
-            tries.append(_localize(naive, tz).dt.convert_time_zone("UTC"))
+            tries.append(_localize(naive, tz, later).dt.convert_time_zone("UTC"))
     parsed = pl.coalesce(tries).cast(UTC_TIME)
     # "%Y" reads "3/5/26" as the year 26: a year no referral was made in is no date.
     return pl.when(parsed.dt.year().is_between(1900, 2200)).then(parsed)
 
 
-def _localize(naive: pl.Expr, tz: ZoneInfo) -> pl.Expr:
-    return naive.dt.replace_time_zone(str(tz), ambiguous="earliest", non_existent="null")
+def _localize(naive: pl.Expr, tz: ZoneInfo, later: bool = False) -> pl.Expr:
+    ambiguous = "latest" if later else "earliest"
+    return naive.dt.replace_time_zone(str(tz), ambiguous=ambiguous, non_existent="null")
+
+
+def _ambiguous_later(frame: pl.DataFrame, values: pl.DataFrame, mapping: Mapping, tz: ZoneInfo):
+    """A step's local time in the hour the clocks go back is taken as its second occurrence when
+    the first would put it before the referral arrived and the second does not (received at
+    01:30 EDT, acknowledged at 01:10 EST). Only the few rows that need it are parsed again."""
+    names = [n for n in mapping.columns if n in TIME_FIELDS and n != "received_at"]
+    if not names:
+        return values
+    received = pl.col("received_at")
+    early = values.select(
+        pl.any_horizontal((pl.col(n) < received).fill_null(False) for n in names)
+    ).to_series()
+    if not early.any():
+        return values
+    columns = {n: mapping.columns[n] for n in names}
+    later = frame.filter(early).select(
+        "row",
+        *(_time(pl.col(c), frame.schema[c], mapping.formats, tz, later=True).alias(f"_later:{n}")
+          for n, c in columns.items()),
+    )  # fmt: skip
+    chosen = (
+        values.filter(early)
+        .join(later, on="row")
+        .select(
+            "row",
+            *(
+                pl.when((pl.col(n) < received) & (pl.col(f"_later:{n}") >= received))
+                .then(pl.col(f"_later:{n}"))
+                .otherwise(pl.col(n))
+                .alias(n)
+                for n in names
+            ),
+        )
+    )
+    return values.update(chosen, on="row")
 
 
 def _derive(values: pl.DataFrame, given: dict) -> pl.DataFrame:
@@ -231,10 +271,13 @@ def _derive(values: pl.DataFrame, given: dict) -> pl.DataFrame:
     frame = frame.with_columns(given_or("last_activity_at", pl.max_horizontal(times)))
     frame = frame.with_columns(given_or("ended_at", _ended(frame.columns)))
     # Text is "" when unknown (FACT_SCHEMA: referrer_key "" if unknown), never null.
-    return frame.select(
+    milestones = frame.select(
         _column(frame.columns, c).fill_null("") if FACT_SCHEMA[c] == pl.String() else
         _column(frame.columns, c) for c in MILESTONE_COLUMNS
     )  # fmt: skip
+    if has(FIRST_APPOINTMENT):  # optional: facts_build judges the appointment target on it
+        milestones = milestones.with_columns(frame[FIRST_APPOINTMENT])
+    return milestones
 
 
 def _column(columns: list[str], name: str) -> pl.Expr:

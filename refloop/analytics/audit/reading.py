@@ -30,8 +30,8 @@ def file_read(path: str | Path) -> pl.DataFrame:
         raise
     except Exception as error:  # a damaged file: polars, zipfile and pyarrow raise their own
         raise AuditError(f"{path.name} cannot be read as {fmt}: {error}") from None
-    if "row" in frame.columns:
-        frame = frame.rename({"row": "row (file)"})
+    # Our own columns in the quarantine file are "row" and "reasons": theirs keep their data.
+    frame = frame.rename({c: f"{c} (file)" for c in ("row", "reasons") if c in frame.columns})
     frame = frame.with_row_index("row", offset=2)
     values = [c for c in frame.columns if c != "row"]
     if not values:
@@ -84,7 +84,7 @@ def _text(value) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return value.isoformat(sep=" ")  # to the microsecond, as the workbook keeps it
     if isinstance(value, dt.date):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, float) and value.is_integer():

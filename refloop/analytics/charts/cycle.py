@@ -72,7 +72,7 @@ def cycle_chart(
         )
         if value is not None
     ]
-    reach = max([v for _, v, _, _ in marks] + [1e-9])
+    reach = max([v for _, v, _, _ in marks if v > 0] or [1.0])  # an empty step: an axis to 1
     top = nice_max(reach * 1.2)
     bin_w, counts, beyond = _bins(step.values, top)
     left, right, head, plot_h, foot = 36.0, 64.0, 14.0 * len(marks) + 8, 120.0, 44.0

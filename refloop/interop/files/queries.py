@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from refloop.access.models import Appointment
 from refloop.core.errors import DomainError, NotAllowed
 from refloop.interop.files.models import ImportRun, ImportSource, QuarantinedRow
 from refloop.referrals.enums import WAITING_BLOCKERS, EventKind
@@ -94,6 +95,7 @@ REFERRAL_COLUMNS = [
     Column("ended_at", "time"), Column("last_activity_at", "time"), Column("no_shows", "int"),
     Column("visit_type"), Column("triage_decided_at", "time"),
     Column("records_complete_on_arrival"), Column("records_complete_at", "time"),
+    Column("first_appointment_at", "time"),  # the first booking's (days to appointment judge it)
 ]  # fmt: skip
 FACT_FIELDS = ("decision", "accepted_at", "booked_at", "appointment_at", "report_delivered_at",
                "ended_at", "last_activity_at", "no_shows", "visit_type", "decided_at",
@@ -112,7 +114,10 @@ CLOCK_COLUMNS = [
 WAITING_COLUMNS = [
     Column("referral"), Column("kind"), Column("started_at", "time"), Column("ended_at", "time"),
 ]  # fmt: skip
-STATE_COLUMNS = [Column("referral"), Column("state"), Column("started_at", "time")]
+STATE_COLUMNS = [
+    Column("referral"), Column("state"), Column("started_at", "time"), Column("from_state"),
+    Column("appointment_at", "time"),  # a booking's: the appointment it was for
+]  # fmt: skip
 FUNNEL_COLUMNS = [
     Column("month", "date"), Column("service_line"), Column("received", "int"),
     Column("accepted", "int"), Column("declined", "int"), Column("redirected", "int"),
@@ -169,9 +174,14 @@ def _referral_rows(referrals):
         "decided_at", "first_contact_at", "appointment_at", "completed_at", "closed_at",
         "outcome_reason", "open_blocker_count", "patient__mrn", "patient__first_name",
         "patient__last_name", "patient__birth_date", "reason",
-        *(f"fact__{name}" for name in FACT_FIELDS),
+        *(f"fact__{name}" for name in FACT_FIELDS), "first_appointment_at",
     )  # fmt: skip
-    query = referrals.order_by("pk").values_list(*names)
+    first = Appointment.objects.filter(referral=OuterRef("pk")).order_by("pk").values("starts_at")
+    query = (
+        referrals.annotate(first_appointment_at=Subquery(first[:1]))
+        .order_by("pk")
+        .values_list(*names)
+    )
 
     def rows():
         for r in query.iterator(chunk_size=2000):
@@ -229,8 +239,9 @@ def _waiting_rows(referrals):
 
 
 def _state_rows(referrals):
-    """Every state change, in the order it happened; a corrected one (a manager marked it a
-    mistake) and the corrections themselves are left out, as the metrics count them."""
+    """Every state change, in the order it happened, with the appointment a booking was for; a
+    corrected one (a manager marked it a mistake) and the corrections themselves are left out,
+    as the metrics count them."""
     corrected = ReferralEvent.objects.filter(
         referral__in=referrals, kind=EventKind.CORRECTION, corrects__isnull=False
     ).values("corrects_id")
@@ -238,12 +249,14 @@ def _state_rows(referrals):
         ReferralEvent.objects.filter(referral__in=referrals, kind=EventKind.STATE_CHANGED)
         .exclude(pk__in=corrected)
         .order_by("referral_id", "occurred_at", "pk")
-        .values_list("referral_id", "to_state", "occurred_at")
+        .values_list("referral_id", "to_state", "occurred_at", "from_state", "details")
     )
 
     def rows():
         for r in query.iterator(chunk_size=5000):
-            yield (f"R-{r[0]:07d}", *r[1:])
+            booked_for = (r[4] or {}).get("appointment_at") if r[1] == "scheduled" else None
+            when = dt.datetime.fromisoformat(booked_for) if booked_for else None
+            yield (f"R-{r[0]:07d}", r[1], r[2], r[3], when)
 
     return STATE_COLUMNS, rows(), query.count()
 

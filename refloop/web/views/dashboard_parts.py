@@ -87,9 +87,15 @@ def funnel_part(facts, scope: Scope, *, link) -> dict:
 # Cycle times ----------------------------------------------------------------------------------
 
 
-def cycle_part(facts, scope: Scope, *, link, chosen: str) -> dict:
+# Steps that run over the same span as their target, so the target can be drawn on them (first
+# contact's target runs from acceptance, the appointment's in calendar days: not these steps').
+TARGET_ON_STEP = {"acknowledged": "acknowledge", "decided": "triage", "report_sent": "report"}
+
+
+def cycle_part(facts, scope: Scope, *, link, chosen: str, targets: dict[str, float]) -> dict:
     """Every step's net median and p90 (business hours) as bullets, and the distribution of one
-    step (the chosen one, else triage decision) as a histogram of the same referrals."""
+    step (the chosen one, else triage decision) as a histogram of the same referrals. `targets`
+    (hours by target kind) are the line's for one priority: drawn only when one applies."""
     result = cycle_times(facts, scope)
     names = [s.step for s in result.steps]
     chosen = chosen if chosen in names else "decided"
@@ -98,6 +104,7 @@ def cycle_part(facts, scope: Scope, *, link, chosen: str) -> dict:
             label=s.label,
             median=hours(s.net_median),
             p90=hours(s.net_p90),
+            target=targets.get(TARGET_ON_STEP.get(s.step, "")),
             within_target=s.met_share if s.target else None,
             count=s.count,
             drill=s.missed_drill or s.drill,
@@ -111,6 +118,7 @@ def cycle_part(facts, scope: Scope, *, link, chosen: str) -> dict:
         values=(durations.drop_nulls() / 3600).to_list(),
         median=hours(step.net_median),
         p90=hours(step.net_p90),
+        target=targets.get(TARGET_ON_STEP.get(chosen, "")),
         within_target=step.met_share if step.target else None,
         drill=step.drill,
     )
@@ -147,18 +155,29 @@ def trend_months(scope: Scope) -> list[dt.date]:
     return months
 
 
-def trend_part(facts, scope: Scope, *, filters, link) -> dict:
-    """Referrals received and seen per month, the 12 months up to the chosen one. Received per
-    month links to that month's referrals; seen is judged as of the chosen month's end."""
+def _monthly_funnel(facts, scope: Scope, start: dt.date, end: dt.date) -> dict:
+    window = scope.shifted(start=start, end=end)
+    return {g.key["month"]: g.funnel for g in cycle_times_by(facts, window, by=("month",))}
+
+
+def trend_part(facts, scope: Scope, *, link) -> dict:
+    """Referrals received and seen per month, the 12 months up to the chosen one, and received
+    the year before (dashed, when there was any). Received per month links to that month's
+    referrals; seen is judged as of the chosen month's end."""
     months = trend_months(scope)
-    window = scope.shifted(start=months[0], end=scope.end)
-    groups = {g.key["month"]: g.funnel for g in cycle_times_by(facts, window, by=("month",))}
+    groups = _monthly_funnel(facts, scope, months[0], scope.end)
     received = [groups.get(m, {}).get("received", 0) for m in months]
     seen = [groups.get(m, {}).get("seen", 0) for m in months]
     drills = [(Drill("funnel.step", "received"), m) for m in months]
+    series = [charts.Series("Received", received, drills), charts.Series("Seen", seen)]
+    earlier = [m.replace(year=m.year - 1) for m in months]
+    before = _monthly_funnel(facts, scope, earlier[0], months[0])
+    if before:
+        counts = [before.get(m, {}).get("received", 0) for m in earlier]
+        series.append(charts.Series("Received a year before", counts, comparison=True))
     scene = charts.trend_chart(
         months,
-        [charts.Series("Received", received, drills), charts.Series("Seen", seen)],
+        series,
         title="Referrals per month",
         link=link,
         key="trend",

@@ -24,7 +24,8 @@ from refloop.analytics.queries import facts_frame
 from refloop.analytics.scope import Scope, month_before
 from refloop.core.access_log import access_log_write_many
 from refloop.core.models import AccessLogEntry
-from refloop.directory.models import ServiceLine
+from refloop.directory.enums import TargetUnit
+from refloop.directory.models import ResponseTarget, ServiceLine
 from refloop.referrals.models import Referral
 from refloop.web.forms_dashboards import DashboardFilterForm, Filters
 from refloop.web.views import requires
@@ -43,6 +44,18 @@ from refloop.web.views.dashboard_parts import (
 
 DRILL_PAGE_SIZE = 50
 REFERRER_PAGE_SIZE = 50
+# What the referrers' metric reads (metrics.referrers), the filters and the drill-down's ids.
+REFERRER_COLUMNS = (
+    "referral_id",
+    "service_line",
+    "priority",
+    "channel",
+    "referrer_key",
+    "referrer_name",
+    "practice",
+    "received_at",
+    "seen_at",
+)
 REFERRER_PANELS = 24  # small multiples: the largest referrers, and every one with an alert
 
 
@@ -51,10 +64,11 @@ def can_drill(user) -> bool:
     return user.has_perm("core.view_phi") and user.has_perm("core.view_aggregates")
 
 
-def _facts(request) -> pl.DataFrame:
-    """The fact table, read once per request: every number on the page comes from this frame."""
+def _facts(request, columns: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The fact table, read once per request: every number on the page comes from this frame.
+    `columns`: only those (a page whose metrics need few of them reads less)."""
     if not hasattr(request, "_refloop_facts"):
-        request._refloop_facts = facts_frame()
+        request._refloop_facts = facts_frame(columns=columns)
     return request._refloop_facts
 
 
@@ -67,14 +81,23 @@ def _appointments(request, scope: Scope) -> pl.DataFrame:
     return request._refloop_appointments
 
 
+def _targets(filters: Filters) -> dict[str, float]:
+    """The line's targets in hours for the chosen priority: a target is one line's and one
+    priority's, so only then can it be drawn on a chart."""
+    if not (filters.line and filters.priority):
+        return {}
+    rows = ResponseTarget.objects.filter(
+        service_line__code=filters.line, priority=filters.priority, unit=TargetUnit.BUSINESS_HOURS
+    ).values_list("kind", "amount")
+    return {kind: float(amount) for kind, amount in rows}
+
+
 def _practices(facts: pl.DataFrame) -> list[str]:
     return facts.get_column("practice").drop_nulls().unique().sort().to_list()
 
 
-def _filters(request, *, line: str = "") -> tuple[DashboardFilterForm, Filters]:
-    form = DashboardFilterForm(
-        request.GET or None, practices=_practices(_facts(request)), fixed_line=line
-    )
+def _filters(request, facts: pl.DataFrame, *, line="") -> tuple[DashboardFilterForm, Filters]:
+    form = DashboardFilterForm(request.GET or None, practices=_practices(facts), fixed_line=line)
     return form, form.filters()
 
 
@@ -114,8 +137,9 @@ def line(request, code: str):
 
 
 def _dashboard(request, *, line: ServiceLine | None):
-    form, filters = _filters(request, line=line.code if line else "")
-    facts, scope = _facts(request), filters.scope()
+    facts = _facts(request)
+    form, filters = _filters(request, facts, line=line.code if line else "")
+    scope = filters.scope()
     link = drill_link(request, filters)
     previous = scope.shifted(start=month_before(scope.start), end=scope.start)
     context = {
@@ -125,7 +149,9 @@ def _dashboard(request, *, line: ServiceLine | None):
         "scope": scope,
         "headline": headline_part(facts, scope, previous=previous, link=link),
         "funnel": funnel_part(facts, scope, link=link),
-        "cycle": cycle_part(facts, scope, link=link, chosen=request.GET.get("step", "")),
+        "cycle": cycle_part(
+            facts, scope, link=link, chosen=request.GET.get("step", ""), targets=_targets(filters)
+        ),
         "communication": communication_part(
             facts, scope, link=link, whole_program=filters.whole_program
         ),
@@ -138,7 +164,7 @@ def _dashboard(request, *, line: ServiceLine | None):
         ),
         "leakage": leakage_part(facts, scope, link=link),
         "bottlenecks": bottlenecks_part(facts, scope, link=link),
-        "trend": trend_part(facts, scope, filters=filters, link=link),
+        "trend": trend_part(facts, scope, link=link),
         "referrers": referrers_part(facts, scope, link=link, panels=8),
         "lines": sorted(form.line_values.items(), key=lambda item: item[1]),
         "query": filters.query(),
@@ -151,8 +177,9 @@ def _dashboard(request, *, line: ServiceLine | None):
 def referrers(request):
     """Referrer-level monthly counts and rates, segments and drop-off alerts: what a liaison sees
     (no patient, no referral list; managers also get links to the referrals)."""
-    form, filters = _filters(request)
-    facts, scope = _facts(request), filters.scope()
+    facts = _facts(request, columns=REFERRER_COLUMNS)
+    form, filters = _filters(request, facts)
+    scope = filters.scope()
     link = drill_link(request, filters)
     part = referrers_part(facts, scope, link=link, panels=REFERRER_PANELS)
     page = Paginator(part["rows"], REFERRER_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -179,8 +206,9 @@ def drill(request):
     name, arg = request.GET.get("cohort", ""), request.GET.get("arg", "")
     if name not in COHORTS:
         raise Http404("No such group of referrals.")
-    form, filters = _filters(request)
-    facts, scope = _facts(request), filters.scope()
+    facts = _facts(request)
+    form, filters = _filters(request, facts)
+    scope = filters.scope()
     if name == "access.no_shows":  # missed visits are in the appointments, not the facts
         scope = replace(scope, extra={"appointments": _appointments(request, scope)})
     try:
