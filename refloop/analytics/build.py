@@ -26,13 +26,14 @@ The rules, as the live clocks have them (referrals.clocks.ClockBook):
   late is missed (False), the rest never finished (null). A decline stops them even when it is
   reconsidered later (the live clock does not restart them); only a target that starts after
   the decline (first contact, report) runs again. A target still running at `as_of` is null.
+- Steps run as analytics.facts says; the visit step (received to the appointment) counts only
+  once the patient was seen (a booked visit still ahead has not happened).
 - Time in state and in each waiting blocker is gross, in the referral's measure, up to `as_of`.
 
 Days to appointment is judged at the first booking, against the appointment that booking was
 for (the optional milestone column `first_appointment_at`; a source that lacks it, a file, is
-judged on `appointment_at`). Known difference from the live clock: when an appointment is
-cancelled (scheduled -> accepted) and booked again, the live clock may judge again at the new
-booking; the fact keeps the first judgement.
+judged on `appointment_at`). Given `bookings`, an appointment cancelled back to accepted
+reopens the target (unless missed) and the next booking judges it again, as the live clock does.
 """
 
 from __future__ import annotations
@@ -62,12 +63,15 @@ STATE_COLUMNS = {"referral_id": pl.Int64(), "state": pl.String(), "started_at": 
 TARGET_COLUMNS = {"service_line": pl.String(), "priority": pl.String(), "kind": pl.String(),
                   "seconds": pl.Int64(), "unit": pl.String()}  # fmt: skip
 
+BOOKING_COLUMNS = {"referral_id": pl.Int64(), "at": UTC_TIME, "cancelled": pl.Boolean(),
+                   "appointment_at": UTC_TIME}  # fmt: skip
+
 # Optional in the milestones: the appointment the first booking was for (the live clock judges
 # days to appointment at that booking; a later rebooking after a no-show does not change it).
 # Without it, appointment_at is judged.
 FIRST_APPOINTMENT = "first_appointment_at"
 
-# Each target: the column its clock starts at and the column it finishes at (None: worked out).
+# Each target: the column its clock starts at (where it finishes: _with_clock_spans).
 CLOCK_STARTS = {
     "acknowledge": "received_at",
     "triage": "received_at",
@@ -85,6 +89,7 @@ def facts_build(
     targets: pl.DataFrame,
     calendar: BusinessCalendar,
     as_of: dt.datetime,
+    bookings: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The fact rows (FACT_SCHEMA) of the referrals in `milestones` (MILESTONE_COLUMNS).
 
@@ -92,15 +97,23 @@ def facts_build(
     while open; None when the source knows none (then net = gross, waiting_* null).
     states: (referral_id, state, started_at, ended_at) state intervals; None when unknown (then
     seconds_in_* null, and a reconsidered decline cannot be seen).
-    targets: (service_line, priority, kind, seconds, unit) the response targets."""
+    targets: (service_line, priority, kind, seconds, unit) the response targets.
+    bookings: optional (referral_id, at, cancelled, appointment_at): each booking made from
+    accepted (cancelled False, with the appointment it was for) and each appointment cancelled
+    back to accepted (cancelled True); with it, days to appointment is judged again after a
+    cancellation, as the live clock does."""
     as_of = as_of.astimezone(dt.UTC)
-    frame = _prepared(milestones, states)
+    if bookings is not None:
+        bookings = bookings.cast(BOOKING_COLUMNS)
+    frame = _prepared(milestones, states, bookings)
     frame = _with_targets(frame, targets)
     frame = _with_clock_spans(frame)
     intervals = _waiting_union(_intervals(waiting, WAITING_COLUMNS), frame, as_of)
     timeline = timeline_for(calendar, *_moments(frame, intervals), pl.Series([as_of]))
     frame = _measured(frame, _spans(), intervals, timeline)
     frame = _judged(frame)
+    if bookings is not None:
+        frame = _rebooked(frame, bookings, intervals, as_of)
     frame = frame.with_columns(
         days_to_appointment=(micros(frame["appointment_at"]) - micros(frame["received_at"]))
         / DAY_MICROS
@@ -127,9 +140,10 @@ def _intervals(frame: pl.DataFrame | None, schema: dict) -> pl.DataFrame | None:
     return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
 
-def _prepared(milestones: pl.DataFrame, states: pl.DataFrame | None) -> pl.DataFrame:
+def _prepared(milestones: pl.DataFrame, states, bookings) -> pl.DataFrame:
     """Milestones plus what the clocks need: stat or not, the first decline (a reconsidered
-    decline still stopped the clocks), the visit only once the patient was seen."""
+    decline still stopped the clocks), the visit only once the patient was seen, the first
+    booking's appointment (given, or from the bookings)."""
     first_booked = (
         milestones[FIRST_APPOINTMENT].cast(UTC_TIME)
         if FIRST_APPOINTMENT in milestones.columns
@@ -139,6 +153,18 @@ def _prepared(milestones: pl.DataFrame, states: pl.DataFrame | None) -> pl.DataF
     frame = frame.select(*MILESTONE_COLUMNS, FIRST_APPOINTMENT).with_columns(
         stat=pl.col("priority") == STAT
     )
+    if bookings is not None:
+        first = (
+            bookings.filter(~pl.col("cancelled"))
+            .sort("at")
+            .group_by("referral_id")
+            .agg(booked_for=pl.col("appointment_at").first())
+        )
+        frame = (
+            frame.join(first, on="referral_id", how="left")
+            .with_columns(pl.coalesce(FIRST_APPOINTMENT, "booked_for").alias(FIRST_APPOINTMENT))
+            .drop("booked_for")
+        )
     declines = (
         _intervals(states, STATE_COLUMNS)
         .filter(pl.col("state") == "declined")
@@ -311,7 +337,9 @@ def _paused(frame, spans, intervals, timeline) -> pl.DataFrame:
         inside = pl.min_horizontal(side["e"], pl.col(f"{name}:e")) - pl.max_horizontal(
             side["s"], pl.col(f"{name}:s")
         )
-        return span_seconds(inside).fill_null(0).sum().alias(f"{name}_paused")
+        # min/max_horizontal skip nulls: a span that has not ended waits nothing (yet).
+        ended = pl.col(f"{name}:s").is_not_null() & pl.col(f"{name}:e").is_not_null()
+        return pl.when(ended).then(span_seconds(inside)).fill_null(0).sum().alias(f"{name}_paused")
 
     return joined.group_by("referral_id").agg(
         overlap(name, elapsed) for name, _, _, elapsed in spans
@@ -345,6 +373,98 @@ def _judged(frame: pl.DataFrame) -> pl.DataFrame:
             .alias(f"{kind}_met")
         )
     return frame.with_columns(columns)
+
+
+def _rebooked(frame, bookings, intervals, as_of) -> pl.DataFrame:
+    """Days to appointment where an appointment was cancelled back to accepted: the live clock
+    reopens unless it was missed (a clock stopped by a decline that was reconsidered reopens
+    too) and judges again at the next booking, the due time moved on by the waiting while it
+    ran; a clock reopened and never booked again is judged when the referral ends (missed if
+    late) or still runs (null)."""
+    first_cancel = (
+        bookings.filter(pl.col("cancelled"))
+        .group_by("referral_id")
+        .agg(first_cancel=pl.col("at").min())
+    )
+    judged = frame.join(first_cancel, on="referral_id").filter(
+        pl.col("clock_appointment_stop").is_not_null()
+        & pl.col("target_appointment").is_not_null()
+        & (pl.col("appointment_met").is_null() | pl.col("appointment_met"))  # missed stays
+    )
+    if judged.is_empty():
+        return frame
+    judged = judged.select(
+        "referral_id", "received_at", "ended_at", "first_cancel",
+        target="target_appointment", paused_before="clock_appointment_paused",
+    )  # fmt: skip
+    # From the first reopening on, each booking follows a cancellation.
+    rows = (
+        bookings.join(judged, on="referral_id")
+        .filter(pl.col("at") >= pl.col("first_cancel"))
+        .sort("referral_id", "at")
+    )
+    last = (pl.col("referral_id") != pl.col("referral_id").shift(-1)).fill_null(True)
+    until = pl.coalesce("ended_at", pl.lit(as_of, UTC_TIME))
+    rows = rows.with_row_index("row").with_columns(
+        # The stretch the clock ran up to this row: from the cancellation before a booking; a
+        # last cancellation runs to the end (or as_of).
+        seg_start=pl.when(~pl.col("cancelled")).then(pl.col("at").shift(1)).when(last).then("at"),
+        seg_end=pl.when(~pl.col("cancelled")).then("at").when(last).then(until),
+        last=last,
+    )
+    waited = (
+        intervals.join(rows.select("referral_id", "row", "seg_start", "seg_end"), on="referral_id")
+        .with_columns(
+            # (min/max_horizontal skip nulls: a row without a stretch must count nothing)
+            inside=pl.when(pl.col("seg_start").is_not_null())
+            .then(
+                span_seconds(
+                    pl.min_horizontal("ended_at", "seg_end").dt.epoch("us")
+                    - pl.max_horizontal("started_at", "seg_start").dt.epoch("us")
+                )
+            )
+            .fill_null(0)
+        )
+        .group_by("row")
+        .agg(pl.col("inside").sum())
+    )
+    rows = rows.join(waited, on="row", how="left").with_columns(pl.col("inside").fill_null(0))
+    # Waiting so far: before the first stop, plus the stretches run since (rows are sorted by
+    # referral: a running sum less the sum before the referral's first row).
+    rows = rows.with_columns(total=pl.col("inside").cum_sum())
+    firsts = rows.group_by("referral_id").agg(before=(pl.col("total") - pl.col("inside")).first())
+    rows = rows.join(firsts, on="referral_id").with_columns(
+        paused=pl.col("paused_before") + pl.col("total") - pl.col("before")
+    )
+    since_receipt = pl.col("appointment_at").dt.epoch("us") - pl.col("received_at").dt.epoch("us")
+    on_time = since_receipt <= (pl.col("target") + pl.col("paused")) * MICRO
+    gross = span_seconds(until.dt.epoch("us") - pl.col("received_at").dt.epoch("us"))
+    late_at_end = (gross - pl.col("paused")).clip(0, None) > pl.col("target")
+    outcome = rows.group_by("referral_id").agg(
+        missed=(~pl.col("cancelled") & ~on_time).any(),
+        reopened=pl.col("cancelled").filter(pl.col("last")).any(),
+        late_at_end=late_at_end.filter(pl.col("last")).any(),
+        ended=pl.col("ended_at").is_not_null().any(),
+    )
+    met = (
+        pl.when(pl.col("missed"))
+        .then(False)
+        .when(~pl.col("reopened"))
+        .then(True)
+        .when(pl.col("ended") & pl.col("late_at_end"))
+        .then(False)
+        .otherwise(None)
+    )
+    outcome = outcome.select("referral_id", rejudged=met)
+    return (
+        frame.join(outcome, on="referral_id", how="left")
+        .with_columns(
+            appointment_met=pl.when(pl.col("referral_id").is_in(outcome["referral_id"].implode()))
+            .then("rejudged")
+            .otherwise("appointment_met")
+        )
+        .drop("rejudged")
+    )
 
 
 # Time in states and blockers ------------------------------------------------------------------

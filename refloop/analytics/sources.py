@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import polars as pl
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from refloop.access.models import Appointment
@@ -71,7 +71,8 @@ def facts_refresh(*, referral_ids, now: dt.datetime | None = None) -> int:
 def facts_rebuild_all(
     *, progress: Callable[[int, int], None] | None = None, now: dt.datetime | None = None
 ) -> int:
-    """Rebuild every referral's facts, CHUNK ids at a time (the demo load, after an import)."""
+    """Rebuild every referral's facts, RANGE ids at a time, each range in its own transaction
+    (the demo load; after an import, or a change of targets or closures)."""
     now = now or timezone.now()
     bounds = Referral.objects.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
@@ -110,6 +111,7 @@ def _chunk_write(where: dict, rules: dict, *, now: dt.datetime) -> int:
         frames["milestones"],
         waiting=frames["waiting"],
         states=frames["states"],
+        bookings=frames["bookings"],
         as_of=now,
         **rules,
     )
@@ -168,7 +170,8 @@ def _django_text(rows: pl.DataFrame) -> list[pl.Expr]:
 
 def facts_sources(where: dict) -> dict[str, pl.DataFrame]:
     """The builder's frames for the referrals matching `where` (lookups on Referral):
-    milestones, waiting, states, and events_through (each referral's highest event id)."""
+    milestones, waiting, states, bookings, and events_through (each referral's highest event
+    id)."""
     child = {key.replace("pk", "referral_id", 1): value for key, value in where.items()}
     referrals = _referrals(where)
     events = _events(child)
@@ -177,6 +180,7 @@ def facts_sources(where: dict) -> dict[str, pl.DataFrame]:
     milestones = _with_appointments(milestones, child, live)
     blockers = _blockers(child)
     return {
+        "bookings": _bookings(child, live),
         "milestones": _with_records(milestones, blockers),
         "waiting": blockers.filter(pl.col("kind").is_in(list(WAITING_BLOCKERS))),
         "states": _states(referrals, live),
@@ -363,6 +367,34 @@ def _booked_in_events(referral_ids: set[int]) -> pl.DataFrame:
                 "first_appointment_at": UTC_TIME},
         orient="row",
     )  # fmt: skip
+
+
+BOOKING_FIELDS = {
+    "id": pl.Int64,
+    "referral_id": pl.Int64,
+    "occurred_at": UTC_TIME,
+    "from_state": pl.String,
+    "details": pl.String,
+}
+ISO_TIME = "%Y-%m-%dT%H:%M:%S%.f%:z"  # datetime.isoformat() of an aware time
+
+
+def _bookings(child: dict, live: pl.DataFrame) -> pl.DataFrame:
+    """Bookings made from accepted (with the appointment each was for) and appointments
+    cancelled back to accepted: the days-to-appointment clock stops and reopens on them."""
+    booked = Q(from_state=State.ACCEPTED, to_state=State.SCHEDULED)
+    cancelled = Q(from_state=State.SCHEDULED, to_state=State.ACCEPTED)
+    rows = ReferralEvent.objects.filter(booked | cancelled, kind=EventKind.STATE_CHANGED, **child)
+    frame = frame_of(rows.order_by(), BOOKING_FIELDS).filter(
+        pl.col("id").is_in(live["id"].implode())
+    )
+    appointment = pl.col("details").str.json_path_match("$.appointment_at")
+    return frame.select(
+        "referral_id",
+        at="occurred_at",
+        cancelled=pl.col("from_state") == State.SCHEDULED,
+        appointment_at=appointment.str.to_datetime(ISO_TIME, time_unit="us", time_zone="UTC"),
+    )
 
 
 BLOCKER_FIELDS = {

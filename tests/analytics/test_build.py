@@ -337,3 +337,89 @@ def test_it_judges_days_to_appointment_on_the_first_booking_after_a_no_show():
     # Days to appointment are elapsed days to the last appointment: 09:00 EST to 09:00 EDT is
     # 28 days less the hour DST took on 2025-03-09.
     assert one(build(with_first))["days_to_appointment"] == 28 - 1 / 24
+
+
+def bookings(*rows):
+    schema = {"referral_id": pl.Int64, "at": FACT_SCHEMA["received_at"], "cancelled": pl.Boolean,
+              "appointment_at": FACT_SCHEMA["received_at"]}  # fmt: skip
+    return pl.DataFrame(
+        [(r, at(when), cancelled, at(appt) if appt else None) for r, when, cancelled, appt in rows],
+        schema=schema,
+        orient="row",
+    )
+
+
+def test_it_judges_days_to_appointment_again_after_an_appointment_is_cancelled():
+    base = {
+        "received_at": "2025-03-03 09:00",
+        "accepted_at": "2025-03-03 12:00",
+        "booked_at": "2025-03-04 10:00",
+        "state": "scheduled",
+    }
+    milestones = _rows(
+        {**base, "appointment_at": "2025-03-20 09:00"},
+        {**base, "appointment_at": "2025-03-14 09:00"},
+        {**base, "state": "accepted"},
+        {**base, "state": "cancelled", "ended_at": "2025-03-25 09:00"},
+    )
+    # Each was first booked for 2025-03-10 (7 days: met), cancelled on 03-06. Referral 1 was
+    # booked again for 03-20 (16.96 days, DST: over 14, missed); referral 2 for 03-14 (10.96
+    # days, met); referral 3 not yet (running: null); referral 4 ended on 03-25, 22 days after
+    # receipt (late: missed).
+    booked = [(n, "2025-03-04 10:00", False, "2025-03-10 09:00") for n in (1, 2, 3, 4)] + [
+        (n, "2025-03-06 10:00", True, None) for n in (1, 2, 3, 4)
+    ]
+    again = [(1, "2025-03-07 10:00", False, "2025-03-20 09:00"),
+             (2, "2025-03-07 10:00", False, "2025-03-14 09:00")]  # fmt: skip
+    got = facts_build(
+        milestones.with_columns(first_appointment_at=pl.lit(at("2025-03-10 09:00"))),
+        waiting=None,
+        states=None,
+        targets=TARGETS,
+        calendar=CALENDAR,
+        as_of=AS_OF,
+        bookings=bookings(*booked, *again),
+    )
+    assert [one(got, n)["appointment_met"] for n in (1, 2, 3, 4)] == [False, True, None, False]
+
+
+def test_it_moves_the_due_date_by_the_waiting_while_the_reopened_clock_runs():
+    milestones = _rows(
+        {
+            "received_at": "2025-03-03 09:00",
+            "accepted_at": "2025-03-03 12:00",
+            "booked_at": "2025-03-04 10:00",
+            "appointment_at": "2025-03-19 09:00",  # 15.96 days after receipt
+            "state": "scheduled",
+        }
+    )
+    # Cancelled 03-06 10:00; waiting on authorization 03-06 10:00 to 03-07 10:00 (1 day) while
+    # the reopened clock ran; booked again 03-07 11:00: due 03-17 09:00 EST + 1 day = 03-18
+    # 14:00 UTC = 10:00 EDT; the appointment 03-19 is after it: missed. A day more waiting
+    # before the first booking (Mon 09:00 - Tue 09:00) would move it to 03-19 10:00: met.
+    books = bookings(
+        (1, "2025-03-04 10:00", False, "2025-03-10 09:00"),
+        (1, "2025-03-06 10:00", True, None),
+        (1, "2025-03-07 11:00", False, "2025-03-19 09:00"),
+    )
+    waits = waiting((1, "authorization_pending", "2025-03-06 10:00", "2025-03-07 10:00"))
+    more = waiting(
+        (1, "authorization_pending", "2025-03-06 10:00", "2025-03-07 10:00"),
+        (1, "missing_records", "2025-03-03 09:00", "2025-03-04 09:00"),
+    )
+
+    def met(w):
+        return one(
+            facts_build(
+                milestones,
+                waiting=w,
+                states=None,
+                targets=TARGETS,
+                calendar=CALENDAR,
+                as_of=AS_OF,
+                bookings=books,
+            )  # fmt: skip
+        )["appointment_met"]
+
+    assert met(waits) is False
+    assert met(more) is True
