@@ -7,10 +7,11 @@ from io import StringIO
 import polars as pl
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from polars.testing import assert_frame_equal
 
-from refloop.analytics import jobs
+from refloop.analytics import jobs, queries
 from refloop.analytics.build import facts_build
 from refloop.analytics.facts import FACT_SCHEMA
 from refloop.analytics.models import FactCursor, ReferralFact
@@ -188,3 +189,18 @@ def test_it_rebuilds_the_facts_by_command(db):
     assert fact.state == State.RECEIVED and fact.records_complete_on_arrival is True
     cursor = FactCursor.objects.get(name=jobs.FACTS_CURSOR)
     assert cursor.last_event_id == ReferralEvent.objects.latest("id").pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reads_a_big_table_in_parts_at_once_and_gets_the_same_rows(monkeypatch):
+    # Committed rows (transaction=True): the parts are read on other connections, which could
+    # not see rows of a test's open transaction.
+    referrals = [factories.referral() for _ in range(7)]
+    facts_refresh(referral_ids=[r.pk for r in referrals])
+    whole = facts_frame().sort("referral_id")
+    monkeypatch.setattr(queries, "READERS", 3)
+    monkeypatch.setattr(queries, "PART_IDS", 2)
+    if connection.vendor == "postgresql":
+        assert len(queries._parts('"analytics_referralfact"', "", [])) == 3
+    assert_frame_equal(facts_frame().sort("referral_id"), whole)
+    assert whole.height == 7
