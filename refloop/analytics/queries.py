@@ -36,9 +36,14 @@ SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.f"
 
 
 def facts_frame(
-    *, received_since: dt.date | None = None, columns: Sequence[str] | None = None
+    *,
+    received_since: dt.date | None = None,
+    active_since: dt.date | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """The fact rows (FACT_SCHEMA), all or those received on or after a local date.
+    """The fact rows (FACT_SCHEMA), all or those received on or after a local date, or (with
+    `active_since`) those received on or after it or not ended before it (the monthly review's
+    window: see analytics.review.review_window).
 
     `columns`: only these of FACT_SCHEMA's columns (in FACT_SCHEMA's order), for a reader that
     needs a few of its 56 over many rows (the read's time grows with the values sent)."""
@@ -49,8 +54,12 @@ def facts_frame(
             raise ValueError(f"not fact columns: {sorted(unknown)}")
         schema = {name: dtype for name, dtype in FACT_SCHEMA.items() if name in set(columns)}
     since = None
-    if received_since is not None:
-        since = dt.datetime.combine(received_since, dt.time.min, timezone.get_current_timezone())
+    if received_since or active_since:
+        day = received_since or active_since
+        since = (
+            dt.datetime.combine(day, dt.time.min, timezone.get_current_timezone()),
+            active_since is not None,
+        )
     if connection.vendor == "postgresql":
         return _postgresql(since, schema)
     return _plain(since, schema)
@@ -99,11 +108,19 @@ def _columns(schema: dict) -> dict[str, str]:
     return {name: fields[name] for name in schema}
 
 
-def _where(since) -> tuple[str, list]:
+def _where(since: tuple[dt.datetime, bool] | None) -> tuple[str, list]:
     if since is None:
         return "", []
-    column = connection.ops.quote_name(ReferralFact._meta.get_field("received_at").column)
-    return f" WHERE {column} >= %s", [since]
+    moment, active = since
+    quote = connection.ops.quote_name
+    received = quote(ReferralFact._meta.get_field("received_at").column)
+    if not active:
+        return f" WHERE {received} >= %s", [moment]
+    ended = quote(ReferralFact._meta.get_field("ended_at").column)
+    return (
+        f" WHERE ({received} >= %s OR {ended} IS NULL OR {ended} >= %s)",
+        [moment, moment],
+    )
 
 
 def _postgresql(since, schema: dict) -> pl.DataFrame:

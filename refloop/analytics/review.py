@@ -122,6 +122,29 @@ def hours(seconds: float | None) -> float | None:
 # Building -------------------------------------------------------------------------------------
 
 
+# The review looks at the year that leads to its month: referrals received in the month and the
+# twelve before it (last month, referrer trends and drop-off baselines, the year's loop closure),
+# and any referral still open then (ageing, stale), however old. Nothing older changes a number
+# it prints, and the app reads only these rows (a program's whole history would cost seconds).
+REVIEW_MONTHS = 13
+
+
+def review_window(month: dt.date) -> dt.date:
+    """The first day of the review's window: the month twelve months before `month`."""
+    first = month.replace(day=1)
+    for _ in range(REVIEW_MONTHS - 1):
+        first = month_before(first)
+    return first
+
+
+def review_facts(facts: pl.DataFrame, *, since: dt.date, tz: ZoneInfo) -> pl.DataFrame:
+    """The facts the review of a month reads: received on or after `since`, or not ended
+    before it."""
+    moment = dt.datetime.combine(since, dt.time.min, tz).astimezone(dt.UTC)
+    ended = pl.col("ended_at")
+    return facts.filter((pl.col("received_at") >= moment) | ended.is_null() | (ended >= moment))
+
+
 def review_build(
     facts: pl.DataFrame,
     *,
@@ -143,6 +166,7 @@ def review_build(
     first = month.replace(day=1)
     scope = Scope.month(first, tz=tz, as_of=as_of)
     previous = Scope.month(month_before(first), tz=tz, as_of=as_of)
+    everything, facts = facts, review_facts(facts, since=review_window(first), tz=tz)
     results = {
         "headline": headline(facts, scope, previous=previous, targets=targets),
         "funnel": funnel(facts, scope),
@@ -153,7 +177,7 @@ def review_build(
     }
     if pilot is not None:
         results["pilot"] = pilot_compare(
-            facts, pilot, as_of=scope.as_of, tz=scope.tz, appointments=appointments
+            everything, pilot, as_of=scope.as_of, tz=scope.tz, appointments=appointments
         )
     tables = [t for t in (_table(name, result) for name, result in results.items()) if t]
     tables = tuple(sorted(tables, key=lambda t: TABLE_ORDER.index(t.key)))

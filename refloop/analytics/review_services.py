@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import timezone
 
-from refloop.analytics.review import Review, review_build, review_pdf
+from refloop.analytics.review import Review, review_build, review_pdf, review_window
 from refloop.analytics.scope import month_after
 
 # Goals the headline is held against when the setting gives none (metrics.headline keys).
@@ -49,7 +49,7 @@ def review_month(*, month: dt.date, now: dt.datetime | None = None) -> Review:
     start_at = dt.datetime.combine(first, dt.time.min, tz)
     end_at = min(now, dt.datetime.combine(end, dt.time.min, tz))
     return review_build(
-        facts_frame(),
+        facts_frame(active_since=review_window(first)),
         month=first,
         targets=review_goals(),
         tz=tz,

@@ -9,7 +9,13 @@ from django.core.management import call_command
 from django.urls import reverse
 from pypdf import PdfReader
 
-from refloop.analytics.review import review_build, review_html, review_pdf
+from refloop.analytics.review import (
+    review_build,
+    review_facts,
+    review_html,
+    review_pdf,
+    review_window,
+)
 from tests.analytics.factories import NEW_YORK, at, facts
 
 OCTOBER = dt.date(2026, 10, 1)
@@ -266,3 +272,21 @@ def test_it_prints_a_change_too_small_to_see_as_none():
     assert change_text(9.0, 9.04, "days") == "0.0"
     assert change_text(1234, 10, "count") == "+1,224"
     assert change_text(None, 10, "count") == "–"
+
+
+def test_it_reads_the_year_up_to_its_month_and_every_referral_still_open():
+    # The window of October 2026 starts on 1 October 2025 (the month and the twelve before).
+    assert review_window(OCTOBER) == dt.date(2025, 10, 1)
+    rows = facts(
+        {"received_at": "2025-09-30 23:00", "ended_at": "2025-09-30 23:30", "state": "closed"},
+        {"received_at": "2025-09-30 23:00", "ended_at": "2025-10-01 00:30", "state": "closed"},
+        {"received_at": "2024-06-01 09:00", "state": "triage"},  # open for 28 months
+        {"received_at": "2025-10-01 00:00", "ended_at": "2025-10-02 09:00", "state": "closed"},
+    )
+    kept = review_facts(rows, since=dt.date(2025, 10, 1), tz=NEW_YORK)
+    # The first ended before the window (11:30 pm New York, still September): it cannot change
+    # a number of the review; the others can.
+    assert kept["referral_id"].to_list() == [2, 3, 4]
+    review = review_build(rows, month=OCTOBER, targets=GOALS, tz=NEW_YORK)
+    # The referral open since June 2024 is in the ageing of open referrals (over 60 days).
+    assert review.results["bottlenecks"].open_total == 1
