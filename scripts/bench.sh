@@ -4,8 +4,8 @@
 # (default 40 = 1,000,000); then time the worklist, search and referral page on both in one run,
 # and the scheduler's passes (bench/scheduler.py) with 200,000 open referrals on the big one;
 # then the intake benches (FHIR Bundles over HTTP, HL7 REF^I12 over MLLP, a 1,000,000-row CSV
-# import beside raw COPY) on copies of the base. BENCH_ONLY=scheduler, =interop or
-# =analytics runs one part.
+# import beside raw COPY) on copies of the base, and the monthly review on both. BENCH_ONLY=scheduler,
+# =interop, =review or =analytics runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-cluster.sh
@@ -37,6 +37,27 @@ if [ "${BENCH_ONLY:-}" = "analytics" ]; then
     # funnel and percentiles in Polars beside DuckDB over a Parquet export of the same facts.
     echo "== analytics: refloop audit on ${BENCH_AUDIT_ROWS:-1000000} rows; Polars vs DuckDB"
     $PY bench/analytics.py --rows "${BENCH_AUDIT_ROWS:-1000000}"
+    rm -rf "$work"
+    exit 0
+fi
+
+if [ "${BENCH_ONLY:-}" = "review" ]; then
+    # The monthly review on PostgreSQL: the demo at 25,000 referrals (baseline) and at
+    # BENCH_SCALE x 25,000 (default 1,000,000 referrals, about 11 million events; the load builds
+    # the fact table from the events and takes over half an hour on 2 cores).
+    pg_cluster_start -c shared_buffers=1GB -c work_mem=16MB -c fsync=off -c synchronous_commit=off \
+        -c full_page_writes=off -c max_wal_size=4GB || { echo "no PostgreSQL" >&2; exit 1; }
+    for db in base big; do
+        pg_as_owner "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "refloop_$db"
+        export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_$db"
+        $PY manage.py migrate -v0
+        start=$(date +%s.%N)
+        $PY manage.py refloop_demo --scale "$([ $db = base ] && echo 1 || echo "$SCALE")" >/dev/null
+        echo "demo load on PostgreSQL ($db), facts included: $(since "$start") s"
+        pg_as_owner "$PG_BINDIR/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "refloop_$db" \
+            -c "VACUUM ANALYZE"
+        $PY bench/review_pg.py --label "$db"
+    done
     rm -rf "$work"
     exit 0
 fi
@@ -114,6 +135,11 @@ echo "== scheduler: one pass and two at once (base as loaded; big with 200,000 o
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/scheduler.py --label base
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_big" \
     $PY bench/scheduler.py --label big --open "${BENCH_OPEN:-200000}" --total 1000000
+
+echo "== monthly review end to end (base: 25,000 referrals; big: BENCH_SCALE x 25,000, goal < 10 s)"
+for db in base big; do
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_$db" $PY bench/review_pg.py --label "$db"
+done
 
 echo "== booking: 50 attempts at once on 50 slots (baseline: no contention), then on the same 10"
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/booking.py --slots 50
