@@ -90,3 +90,23 @@ def review_text(review: Review) -> str:
         lines.append(line)
     lines += ["", "The full review is attached as a PDF, with its charts as pictures."]
     return "\n".join(lines)
+
+
+def program_document() -> dict:
+    """The program as `refloop audit --program` reads it (analytics.audit.program): the service
+    lines' targets, the review's goals and the practice's closed days. No patient data."""
+    from refloop.analytics.sources import targets_frame
+    from refloop.core.models import Closure
+
+    targets = [
+        {
+            "service_line": row["service_line"],
+            "priority": row["priority"],
+            "kind": row["kind"],
+            "amount": row["seconds"] / (86400 if row["unit"] == "calendar_days" else 3600),
+            "unit": row["unit"],
+        }
+        for row in targets_frame().to_dicts()
+    ]
+    closures = sorted(d.isoformat() for d in Closure.objects.values_list("date", flat=True))
+    return {"targets": targets, "goals": review_goals(), "closures": closures}

@@ -6,13 +6,13 @@ the audit reads nothing but the files (and the program's targets and closures, a
 would give them). Every headline number of every month must be equal."""
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.management import call_command
 
 from refloop.analytics.audit.cli import audit_run, main
 from refloop.analytics.audit.history import REFLOOP_STATES, REFLOOP_WAITING, HistoryFile
@@ -21,8 +21,6 @@ from refloop.analytics.audit.program import program_load
 from refloop.analytics.queries import facts_frame
 from refloop.analytics.review import review_build
 from refloop.analytics.review_services import review_goals
-from refloop.analytics.sources import targets_frame
-from refloop.core.models import Closure
 from refloop.demo.loader import demo_load
 from refloop.interop.files.exports import csv_lines, parquet_file, xlsx_file
 from refloop.interop.files.queries import ExportFilters, export_dataset
@@ -46,15 +44,8 @@ def _export(dataset: str, folder: Path, fmt: str = "csv") -> Path:
 
 def _program(folder: Path) -> Path:
     """The program as a practice would write it down: its targets, goals and closed days."""
-    targets = [
-        {"service_line": r["service_line"], "priority": r["priority"], "kind": r["kind"],
-         "amount": r["seconds"] / (86400 if r["unit"] == "calendar_days" else 3600),
-         "unit": r["unit"]}
-        for r in targets_frame().to_dicts()
-    ]  # fmt: skip
-    closures = [d.isoformat() for d in Closure.objects.values_list("date", flat=True)]
     path = folder / "program.json"
-    path.write_text(json.dumps({"targets": targets, "goals": review_goals(), "closures": closures}))
+    call_command("refloop_program", "--out", str(path))
     return path
 
 
