@@ -7,6 +7,7 @@ holds them together), plus two for bookkeeping: which events a row was built fro
 
 from django.db import models
 
+from refloop.core.models import EventCursorBase
 from refloop.referrals.models import Referral
 
 
@@ -102,14 +103,5 @@ class ReferralFact(models.Model):
         return f"facts of referral {self.referral_id}"
 
 
-class FactCursor(models.Model):
-    """How far the fact table has read ReferralEvents (the outbox), claimed with a lease so
-    that one scheduler at a time advances it (the pattern of loop.EventCursor)."""
-
-    name = models.CharField(max_length=60, unique=True)
-    last_event_id = models.BigIntegerField(default=0)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self):
-        return f"{self.name} at event {self.last_event_id}"
+class FactCursor(EventCursorBase):
+    """How far the fact table has read the referral events (analytics.jobs)."""

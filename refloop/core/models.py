@@ -89,3 +89,19 @@ class JobRun(models.Model):
 
     def __str__(self):
         return f"{self.job} {self.period}"
+
+
+class EventCursorBase(models.Model):
+    """How far a reader of the referral events (the outbox, DESIGN.md) has got, claimed with a
+    lease so that one scheduler at a time advances it. Each reading app keeps its own table."""
+
+    name = models.CharField(max_length=60, unique=True)
+    last_event_id = models.BigIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.name} at event {self.last_event_id}"

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from refloop.core.models import EventCursorBase
 from refloop.directory.enums import UpdateChannel
 from refloop.directory.models import ServiceLine
 from refloop.referrals.models import Document, Referral
@@ -118,17 +119,8 @@ class RecordsRequest(models.Model):
         return self.resolved_at is None
 
 
-class EventCursor(models.Model):
-    """How far a reader of ReferralEvents (the outbox) has got, claimed with a lease so that one
-    scheduler at a time advances it."""
-
-    name = models.CharField(max_length=60, unique=True)
-    last_event_id = models.BigIntegerField(default=0)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self):
-        return f"{self.name} at event {self.last_event_id}"
+class EventCursor(EventCursorBase):
+    """The loop's reader of the referral events (status updates to referrers)."""
 
 
 class ReportTemplate(models.Model):
