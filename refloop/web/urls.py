@@ -27,4 +27,5 @@ urlpatterns = [
     path("interfaces/", include("refloop.web.urls_interfaces")),
     path("imports/", include("refloop.web.urls_imports")),
     path("dashboards/", include("refloop.web.urls_dashboards")),
+    path("review/", include("refloop.web.urls_review")),
 ]

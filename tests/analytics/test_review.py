@@ -227,7 +227,6 @@ def test_it_writes_and_emails_the_review_from_the_command(october, tmp_path, set
     assert "Testpatient" not in message.body + _pdf_text(message.attachments[0][1])
 
 
-@pytest.mark.urls("tests.analytics.review_urls")
 def test_it_gives_managers_the_review_pdf_and_no_one_else(
     october, client, manager, liaison, intake
 ):
@@ -245,6 +244,8 @@ def test_it_gives_managers_the_review_pdf_and_no_one_else(
     page = client.get(url + "&format=html")
     assert "<td>Referrals received</td><td>3</td>" in page.content.decode()
     assert client.get(reverse("monthly_review") + "?month=October").status_code == 404
+    assert client.get(reverse("monthly_review") + "?month=0001-01").status_code == 404
+    assert client.get(reverse("monthly_review") + "?month=9999-12").status_code == 404
 
 
 def test_it_emails_last_months_review_once_on_the_first(october, settings):

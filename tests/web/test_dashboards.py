@@ -251,7 +251,13 @@ def test_it_answers_404_for_an_unknown_group(client, program, manager):
     sign_in(client, manager)
 
     assert client.get(reverse("dashboard_drill"), {"cohort": "nope"}).status_code == 404
-    for cohort, arg in [("funnel.step", "nope"), ("cycle.missed", "nope"), ("funnel.outcome", "x")]:
+    for cohort, arg in [
+        ("funnel.step", "nope"),
+        ("cycle.missed", "nope"),
+        ("funnel.outcome", "x"),
+        ("bottlenecks.leg", "Cardiology|nope"),
+        ("referrers.month", "1234|9999-12"),
+    ]:
         response = client.get(reverse("dashboard_drill"), {"cohort": cohort, "arg": arg})
         assert response.status_code == 404, cohort
     assert client.get(reverse("dashboard_line", args=["nope"])).status_code == 404
@@ -285,6 +291,31 @@ def test_it_says_when_a_month_cannot_be_read_and_shows_the_last_full_one(client,
     assert response.context["form"].errors["month"] == ["Pick a month (YYYY-MM)."]
     assert response.context["scope"].start == last_full_month()
     assert received(response) == 3
+
+
+@pytest.mark.parametrize("month", ["0001-01", "9999-12"])
+def test_it_shows_the_last_full_month_for_a_month_out_of_range(client, program, manager, month):
+    sign_in(client, manager)
+    drill = {"cohort": "received", "month": month}
+
+    pages = [
+        client.get(reverse("dashboards"), {"month": month}),
+        client.get(reverse("dashboard_referrers"), {"month": month}),
+        client.get(reverse("dashboard_drill"), drill),
+    ]
+
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert pages[0].context["form"].errors["month"] == ["Pick a month (YYYY-MM)."]
+    assert all(page.context["scope"].start == last_full_month() for page in pages)
+
+
+def test_it_links_the_monthly_review_of_the_chosen_month(client, program, manager):
+    sign_in(client, manager)
+    month = f"{last_full_month():%Y-%m}"
+
+    page = client.get(reverse("dashboards"), {"month": month}).content.decode()
+
+    assert f'href="{reverse("monthly_review")}?month={month}"' in page
 
 
 def test_it_lists_the_referrals_behind_every_number_on_the_dashboard(
