@@ -106,6 +106,17 @@ def test_it_quarantines_bad_rows_with_their_row_numbers_and_reasons(tmp_path):
     assert parsed.milestones.height + parsed.quarantine.height == parsed.rows
 
 
+def test_it_quarantines_a_referral_the_file_gives_twice(tmp_path):
+    again = "A1,03/02/2026 09:00,Cardio,Fax,Closed,03/02/2026 12:00,03/20/2026 10:00,\n"
+
+    parsed = _parse(tmp_path, text=THEIRS + again)
+
+    bad = {r["row"]: r for r in parsed.quarantine.to_dicts()}
+    assert bad[10]["reasons"] == "reference (Ref): 'A1' is in an earlier row too"
+    assert parsed.milestones["referral_id"].to_list() == [2, 8, 9]  # the first A1 is counted
+    assert parsed.milestones.height + parsed.quarantine.height == parsed.rows
+
+
 def test_it_reads_the_same_from_excel_and_parquet(tmp_path):
     from openpyxl import Workbook
 
@@ -374,6 +385,7 @@ def test_it_runs_without_django_settings_or_a_database(tmp_path):
         (["--column=received_at=Date Recieved"], "Columns not in the file: Date Recieved."),
         (["--column=recieved=Date Received"], "Unknown field 'recieved'"),
         (["--column=received_at=Date Received", "--month=October"], "--month 'October'"),
+        (["--column=received_at=Date Received", "--month=0001-01"], "--month '0001-01'"),
     ],
 )
 def test_it_stops_with_a_clear_error(tmp_path, capsys, args, message):
