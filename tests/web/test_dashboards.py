@@ -17,7 +17,7 @@ from refloop.core.models import AccessLogEntry
 from refloop.directory.enums import Priority
 from refloop.referrals.enums import Channel
 from refloop.web.forms_dashboards import last_full_month, practice_tz
-from refloop.web.views.dashboards import DRILL_PAGE_SIZE
+from refloop.web.views.dashboards import DRILL_PAGE_SIZE, REFERRER_PAGE_SIZE
 from tests import factories
 from tests.access.conftest import accepted
 from tests.loop.conftest import to_completed
@@ -202,6 +202,32 @@ def test_it_reads_the_facts_once_and_few_queries_for_the_dashboard(
         response = client.get(reverse("dashboards"))
 
     assert response.status_code == 200
+
+
+def test_it_pages_the_referrers_with_the_same_queries(client, line, liaison, intake):
+    month = last_full_month()
+    factories.referral(line=line, actor=intake, received_at=in_month(month, 2))
+    facts_current()
+    sign_in(client, liaison)
+    url = reverse("dashboard_referrers")
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for n in range(REFERRER_PAGE_SIZE + 1):
+        factories.referral(
+            line=line,
+            clinician=factories.referrer(),
+            actor=intake,
+            received_at=in_month(month, 3 + n % 20),
+        )
+    facts_current()
+
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+
+    assert response.context["page"].paginator.count >= REFERRER_PAGE_SIZE + 1
+    assert len(response.context["page"].object_list) == REFERRER_PAGE_SIZE
+    assert len(many) == len(one)
 
 
 def test_it_gives_a_liaison_referrer_counts_and_never_a_referral(client, program, liaison):
