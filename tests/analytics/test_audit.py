@@ -137,6 +137,22 @@ def test_it_reads_the_same_from_excel_and_parquet(tmp_path):
     assert parquet.milestones.equals(csv_rows)
 
 
+def test_it_keeps_every_column_of_a_sheet_whose_names_repeat(tmp_path):
+    from openpyxl import Workbook
+
+    (tmp_path / "theirs.csv").write_text("Ref,Date,Date\nA1,2026-03-02,2026-03-05\n")
+    book = Workbook()
+    book.active.append(["Ref", "Date", "Date"])
+    book.active.append(["A1", "2026-03-02", "2026-03-05"])
+    book.save(tmp_path / "theirs.xlsx")
+
+    xlsx = file_read(tmp_path / "theirs.xlsx")
+
+    assert xlsx.equals(file_read(tmp_path / "theirs.csv"))
+    assert xlsx.columns == ["row", "Ref", "Date", "Date_duplicated_0"]
+    assert xlsx["Date"].to_list() == ["2026-03-02"]
+
+
 def test_it_reads_parquet_times_with_their_zone(tmp_path):
     frame = pl.DataFrame(
         {
