@@ -273,6 +273,15 @@ def test_it_refuses_the_dashboards_to_roles_without_the_programs_numbers(client,
     assert client.get(reverse("dashboard_drill"), {"cohort": "received"}).status_code == 403
 
 
+def test_it_titles_the_cms50_drill_down_without_the_referrers_key():
+    from refloop.analytics.cohorts import Drill
+    from refloop.web.views.dashboard_parts import cohort_title
+
+    title = cohort_title(Drill("loop.cms50", "2026:open:1234567893"))
+
+    assert title == "Loop closure (CMS50, 2026, not closed): first referrals"
+
+
 def test_it_answers_404_for_an_unknown_group(client, program, manager):
     sign_in(client, manager)
 
