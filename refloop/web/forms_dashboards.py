@@ -18,6 +18,8 @@ from refloop.directory.models import ServiceLine
 from refloop.referrals.enums import Channel
 from refloop.web.forms import LongSelect
 
+MONTH_YEARS = (1900, 2200)  # the years a dashboard month may be in
+
 
 def practice_tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
@@ -107,9 +109,13 @@ class DashboardFilterForm(forms.Form):
         if not text:
             return last_full_month()
         try:
-            return dt.datetime.strptime(text, "%Y-%m").date()
+            month = dt.datetime.strptime(text, "%Y-%m").date()
         except ValueError:
             raise forms.ValidationError("Pick a month (YYYY-MM).") from None
+        if not MONTH_YEARS[0] <= month.year <= MONTH_YEARS[1]:
+            # the trend reaches two years back and the next month must exist (no year 1, 10000)
+            raise forms.ValidationError("Pick a month (YYYY-MM).")
+        return month
 
     def filters(self) -> Filters:
         """The filters asked for; anything invalid falls back to its default (all, last month)."""

@@ -106,6 +106,17 @@ def test_it_quarantines_bad_rows_with_their_row_numbers_and_reasons(tmp_path):
     assert parsed.milestones.height + parsed.quarantine.height == parsed.rows
 
 
+def test_it_quarantines_a_referral_the_file_gives_twice(tmp_path):
+    again = "A1,03/02/2026 09:00,Cardio,Fax,Closed,03/02/2026 12:00,03/20/2026 10:00,\n"
+
+    parsed = _parse(tmp_path, text=THEIRS + again)
+
+    bad = {r["row"]: r for r in parsed.quarantine.to_dicts()}
+    assert bad[10]["reasons"] == "reference (Ref): 'A1' is in an earlier row too"
+    assert parsed.milestones["referral_id"].to_list() == [2, 8, 9]  # the first A1 is counted
+    assert parsed.milestones.height + parsed.quarantine.height == parsed.rows
+
+
 def test_it_reads_the_same_from_excel_and_parquet(tmp_path):
     from openpyxl import Workbook
 
@@ -124,6 +135,22 @@ def test_it_reads_the_same_from_excel_and_parquet(tmp_path):
     # The blank row is kept in both, so the row numbers are the CSV's.
     assert xlsx.milestones.equals(csv_rows)
     assert parquet.milestones.equals(csv_rows)
+
+
+def test_it_keeps_every_column_of_a_sheet_whose_names_repeat(tmp_path):
+    from openpyxl import Workbook
+
+    (tmp_path / "theirs.csv").write_text("Ref,Date,Date\nA1,2026-03-02,2026-03-05\n")
+    book = Workbook()
+    book.active.append(["Ref", "Date", "Date"])
+    book.active.append(["A1", "2026-03-02", "2026-03-05"])
+    book.save(tmp_path / "theirs.xlsx")
+
+    xlsx = file_read(tmp_path / "theirs.xlsx")
+
+    assert xlsx.equals(file_read(tmp_path / "theirs.csv"))
+    assert xlsx.columns == ["row", "Ref", "Date", "Date_duplicated_0"]
+    assert xlsx["Date"].to_list() == ["2026-03-02"]
 
 
 def test_it_reads_parquet_times_with_their_zone(tmp_path):
@@ -374,6 +401,7 @@ def test_it_runs_without_django_settings_or_a_database(tmp_path):
         (["--column=received_at=Date Recieved"], "Columns not in the file: Date Recieved."),
         (["--column=recieved=Date Received"], "Unknown field 'recieved'"),
         (["--column=received_at=Date Received", "--month=October"], "--month 'October'"),
+        (["--column=received_at=Date Received", "--month=0001-01"], "--month '0001-01'"),
     ],
 )
 def test_it_stops_with_a_clear_error(tmp_path, capsys, args, message):

@@ -109,6 +109,21 @@ def test_it_is_provisional_while_the_year_runs():
     assert (result.denominator, result.numerator, result.provisional) == (6, 2, True)
 
 
+def test_it_counts_only_the_referrals_received_by_as_of_while_the_year_runs():
+    # At June 1 only A (1, 2), E (6, 7) and G (10) had arrived: first referrals 1, 6, 10, of
+    # which A's and G's reports were delivered (in February): 2 of 3, not 2 of 6.
+    rows = year_2025()
+    as_of = dt.datetime(2025, 6, 1, tzinfo=NEW_YORK)
+
+    result = loop_closure_cms50(rows, year=2025, tz=NEW_YORK, as_of=as_of)
+
+    assert (result.denominator, result.numerator, result.unmatched) == (3, 2, 1)
+    # By referrer: R1's 1, 6, 10 (2 closed); R2's 2 (its first of A), not closed.
+    assert [(r.denominator, r.numerator) for r in result.by_referrer] == [(3, 2), (1, 0)]
+    scope = Scope.month(dt.date(2025, 5, 1), tz=NEW_YORK)  # as_of = June 1
+    assert cohort_select(rows, scope, result.drill)["referral_id"].to_list() == [6]
+
+
 def test_it_counts_reports_delivered_by_the_nth_day_after_the_visit_across_dst():
     march = Scope.month(dt.date(2025, 3, 1), tz=NEW_YORK)  # as_of April 1; DST began March 9
     rows = facts(

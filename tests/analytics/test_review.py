@@ -244,6 +244,8 @@ def test_it_gives_managers_the_review_pdf_and_no_one_else(
     page = client.get(url + "&format=html")
     assert "<td>Referrals received</td><td>3</td>" in page.content.decode()
     assert client.get(reverse("monthly_review") + "?month=October").status_code == 404
+    assert client.get(reverse("monthly_review") + "?month=0001-01").status_code == 404
+    assert client.get(reverse("monthly_review") + "?month=9999-12").status_code == 404
     # The dashboard's button is how a manager gets there.
     assert (
         reverse("monthly_review") + "?month=" in client.get(reverse("dashboards")).content.decode()

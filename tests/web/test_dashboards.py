@@ -17,7 +17,7 @@ from refloop.core.models import AccessLogEntry
 from refloop.directory.enums import Priority
 from refloop.referrals.enums import Channel
 from refloop.web.forms_dashboards import last_full_month, practice_tz
-from refloop.web.views.dashboards import DRILL_PAGE_SIZE
+from refloop.web.views.dashboards import DRILL_PAGE_SIZE, REFERRER_PAGE_SIZE
 from tests import factories
 from tests.access.conftest import accepted
 from tests.loop.conftest import to_completed
@@ -204,6 +204,32 @@ def test_it_reads_the_facts_once_and_few_queries_for_the_dashboard(
     assert response.status_code == 200
 
 
+def test_it_pages_the_referrers_with_the_same_queries(client, line, liaison, intake):
+    month = last_full_month()
+    factories.referral(line=line, actor=intake, received_at=in_month(month, 2))
+    facts_current()
+    sign_in(client, liaison)
+    url = reverse("dashboard_referrers")
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for n in range(REFERRER_PAGE_SIZE + 1):
+        factories.referral(
+            line=line,
+            clinician=factories.referrer(),
+            actor=intake,
+            received_at=in_month(month, 3 + n % 20),
+        )
+    facts_current()
+
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+
+    assert response.context["page"].paginator.count >= REFERRER_PAGE_SIZE + 1
+    assert len(response.context["page"].object_list) == REFERRER_PAGE_SIZE
+    assert len(many) == len(one)
+
+
 def test_it_gives_a_liaison_referrer_counts_and_never_a_referral(client, program, liaison):
     sign_in(client, liaison)
 
@@ -247,11 +273,26 @@ def test_it_refuses_the_dashboards_to_roles_without_the_programs_numbers(client,
     assert client.get(reverse("dashboard_drill"), {"cohort": "received"}).status_code == 403
 
 
+def test_it_titles_the_cms50_drill_down_without_the_referrers_key():
+    from refloop.analytics.cohorts import Drill
+    from refloop.web.views.dashboard_parts import cohort_title
+
+    title = cohort_title(Drill("loop.cms50", "2026:open:1234567893"))
+
+    assert title == "Loop closure (CMS50, 2026, not closed): first referrals"
+
+
 def test_it_answers_404_for_an_unknown_group(client, program, manager):
     sign_in(client, manager)
 
     assert client.get(reverse("dashboard_drill"), {"cohort": "nope"}).status_code == 404
-    for cohort, arg in [("funnel.step", "nope"), ("cycle.missed", "nope"), ("funnel.outcome", "x")]:
+    for cohort, arg in [
+        ("funnel.step", "nope"),
+        ("cycle.missed", "nope"),
+        ("funnel.outcome", "x"),
+        ("bottlenecks.leg", "Cardiology|nope"),
+        ("referrers.month", "1234|9999-12"),
+    ]:
         response = client.get(reverse("dashboard_drill"), {"cohort": cohort, "arg": arg})
         assert response.status_code == 404, cohort
     assert client.get(reverse("dashboard_line", args=["nope"])).status_code == 404
@@ -285,6 +326,31 @@ def test_it_says_when_a_month_cannot_be_read_and_shows_the_last_full_one(client,
     assert response.context["form"].errors["month"] == ["Pick a month (YYYY-MM)."]
     assert response.context["scope"].start == last_full_month()
     assert received(response) == 3
+
+
+@pytest.mark.parametrize("month", ["0001-01", "9999-12"])
+def test_it_shows_the_last_full_month_for_a_month_out_of_range(client, program, manager, month):
+    sign_in(client, manager)
+    drill = {"cohort": "received", "month": month}
+
+    pages = [
+        client.get(reverse("dashboards"), {"month": month}),
+        client.get(reverse("dashboard_referrers"), {"month": month}),
+        client.get(reverse("dashboard_drill"), drill),
+    ]
+
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert pages[0].context["form"].errors["month"] == ["Pick a month (YYYY-MM)."]
+    assert all(page.context["scope"].start == last_full_month() for page in pages)
+
+
+def test_it_links_the_monthly_review_of_the_chosen_month(client, program, manager):
+    sign_in(client, manager)
+    month = f"{last_full_month():%Y-%m}"
+
+    page = client.get(reverse("dashboards"), {"month": month}).content.decode()
+
+    assert f'href="{reverse("monthly_review")}?month={month}"' in page
 
 
 def test_it_lists_the_referrals_behind_every_number_on_the_dashboard(

@@ -302,9 +302,12 @@ def _month(text: str | None) -> dt.date | None:
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(f"{text}-01")
+        month = dt.date.fromisoformat(f"{text}-01")
     except ValueError:
         raise AuditError(f"--month {text!r}: write it as YYYY-MM (2026-10).") from None
+    if not 1900 <= month.year <= 2200:  # the years a date in the file may be in (milestones)
+        raise AuditError(f"--month {text!r}: no referral is read from that year.")
+    return month
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -2,8 +2,9 @@
 column operations over the whole file (a million rows in seconds, no Python per row).
 
 A row that cannot be read (no received date, a date in no known format, a value that is not one of
-ours, a time before the referral arrived) is never dropped in silence: it goes to `quarantine`
-with its row number and every reason, and stays out of the metrics.
+ours, a time before the referral arrived, a referral id already in an earlier row) is never
+dropped in silence: it goes to `quarantine` with its row number and every reason, and stays out
+of the metrics.
 
 What the file does not say is worked out the way the app works it out, and only then:
 - decision: from declined_at / redirected_at, else the state, else accepted when decided_at is
@@ -61,9 +62,14 @@ def milestones_parse(frame: pl.DataFrame, *, mapping: Mapping, tz: ZoneInfo) -> 
         (pl.col(name) < pl.col("received_at")).fill_null(False).alias(f"_late:{name}")
         for name in late
     )
-    flags = [c for c in values.columns if c.startswith(("_bad:", "_late:"))]
+    if "reference" in given:  # the same referral twice would be counted twice: the first stays
+        reference = pl.col("reference")
+        values = values.with_columns(
+            (reference.is_not_null() & ~reference.is_first_distinct()).alias("_again:reference")
+        )
+    flags = [c for c in values.columns if c.startswith(("_bad:", "_late:", "_again:"))]
     bad = values.select(pl.any_horizontal(flags) if flags else pl.lit(False)).to_series()
-    quarantine = _quarantine(frame.filter(bad), values.filter(bad), given, late)
+    quarantine = _quarantine(frame.filter(bad), values.filter(bad), given, late, mapping)
     values = values.drop(flags)
     good = values.filter(~bad)
     references = good.select(
@@ -91,7 +97,9 @@ def _check(frame: pl.DataFrame, mapping: Mapping) -> None:
         raise AuditError(f"Columns not in the file: {', '.join(missing)}. The file has: {have}.")
 
 
-def _quarantine(raw: pl.DataFrame, values: pl.DataFrame, given: dict, late: list[str]):
+def _quarantine(
+    raw: pl.DataFrame, values: pl.DataFrame, given: dict, late: list[str], mapping: Mapping
+):
     """row, reasons (every one, in the mapping's order), then the row as given."""
     flags = values.select(pl.all().name.prefix("_flag"))
     both = pl.concat([raw, flags], how="horizontal")
@@ -104,6 +112,15 @@ def _quarantine(raw: pl.DataFrame, values: pl.DataFrame, given: dict, late: list
         )
         for name in late
     ]
+    if "reference" in given:
+        column = mapping.columns["reference"]
+        reasons.append(
+            pl.when(pl.col("_flag_again:reference")).then(
+                pl.format(
+                    f"reference ({column}): '{{}}' is in an earlier row too", "_flagreference"
+                )
+            )
+        )
     words = both.select(pl.concat_list(reasons).list.drop_nulls().list.join("; ").alias("reasons"))
     return pl.concat([raw.select("row"), words, raw.drop("row")], how="horizontal")
 

@@ -67,7 +67,7 @@ def _xlsx(path: Path) -> pl.DataFrame:
         raise AuditError(f"{path.name} is not an Excel workbook (.xlsx): {error}") from None
     try:
         cells = book.worksheets[0].iter_rows(values_only=True)
-        header = [_text(v) or f"column {i + 1}" for i, v in enumerate(next(cells, ()))]
+        header = _distinct([_text(v) or f"column {i + 1}" for i, v in enumerate(next(cells, ()))])
         columns: list[list] = [[] for _ in header]
         for values in cells:
             for i, column in enumerate(columns):
@@ -77,6 +77,21 @@ def _xlsx(path: Path) -> pl.DataFrame:
     return pl.DataFrame(
         dict(zip(header, columns, strict=True)), schema=dict.fromkeys(header, pl.String)
     )
+
+
+def _distinct(header: list[str]) -> list[str]:
+    """A name that repeats gets the suffix Polars gives it in a CSV ("Date_duplicated_0"), so
+    each column keeps its data (a dict of columns would keep only the last)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in header:
+        if name in seen:
+            out.append(f"{name}_duplicated_{seen[name]}")
+            seen[name] += 1
+        else:
+            out.append(name)
+            seen[name] = 0
+    return out
 
 
 def _text(value) -> str | None:

@@ -11,8 +11,9 @@ CMS50 (Closing the Referral Loop: Receipt of Specialist Report), for a calendar 
 - **Numerator**: those first referrals whose report was delivered to the referrer (delivery
   confirmed, or read in the portal) by December 31 of the year, 23:59:59 local time. A report
   sent but never confirmed as delivered does not count (DESIGN.md: `closed` is not CMS50).
-- For a year still running (as_of before year end), a report counts only if delivered before
-  as_of, and the rate is provisional.
+- For a year still running (as_of before year end), only referrals received before as_of count
+  (a patient's first referral is the first known then) and a report counts only if delivered
+  before as_of; the rate is provisional.
 - The measure is the whole program's (no dashboard filters): CMS50 is counted per patient over
   everything the practice received. This is the "first referral during the first 10 months of
   the measurement period" of the CMS50 specification.
@@ -82,19 +83,29 @@ def _local_start(day: dt.date, tz) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tz).astimezone(dt.UTC)
 
 
-def _window(year: int, tz) -> pl.Expr:
+def _window(year: int, tz, before: dt.datetime | None = None) -> pl.Expr:
     start, stop = _local_start(dt.date(year, 1, 1), tz), _local_start(dt.date(year, 11, 1), tz)
+    if before is not None:
+        stop = min(stop, before.astimezone(dt.UTC))
     return (pl.col("received_at") >= start) & (pl.col("received_at") < stop)
 
 
 def cms50_first_referrals(
-    facts: pl.DataFrame, *, year: int, tz, per: tuple[str, ...] = ("patient_key",)
+    facts: pl.DataFrame,
+    *,
+    year: int,
+    tz,
+    per: tuple[str, ...] = ("patient_key",),
+    before: dt.datetime | None = None,
 ) -> pl.DataFrame:
-    """Each patient's first referral received Jan 1 - Oct 31 of the year (the denominator);
-    per=("referrer_key", "patient_key") gives each referrer's own first referral of each patient,
-    as CMS50 counts it for the referring clinician."""
+    """Each patient's first referral received Jan 1 - Oct 31 of the year (the denominator), of
+    those received `before` (while the year runs: as_of); per=("referrer_key", "patient_key")
+    gives each referrer's own first referral of each patient, as CMS50 counts it for the
+    referring clinician."""
     known = facts.filter(
-        _window(year, tz) & pl.col("patient_key").is_not_null() & (pl.col("patient_key") != "")
+        _window(year, tz, before)
+        & pl.col("patient_key").is_not_null()
+        & (pl.col("patient_key") != "")
     )
     return known.sort("received_at", "referral_id").unique(
         list(per), keep="first", maintain_order=True
@@ -113,7 +124,9 @@ def _delivered_by(by: dt.datetime) -> pl.Expr:
 
 
 def _by_referrer(facts: pl.DataFrame, year: int, tz, by) -> tuple[ReferrerLoopClosure, ...]:
-    firsts = cms50_first_referrals(facts, year=year, tz=tz, per=("referrer_key", "patient_key"))
+    firsts = cms50_first_referrals(
+        facts, year=year, tz=tz, per=("referrer_key", "patient_key"), before=by
+    )
     table = (
         firsts.with_columns(pl.col("referrer_key").fill_null(""))
         .group_by("referrer_key")
@@ -142,8 +155,8 @@ def loop_closure_cms50(
 ) -> LoopClosureCMS50:
     """CMS50 for the year (module docstring). Pass the page's as_of while the year runs; the
     drills judge at the drill scope's as_of, so give them the same one."""
-    firsts = cms50_first_referrals(facts, year=year, tz=tz)
     by, provisional = _closed_by(year, tz, as_of)
+    firsts = cms50_first_referrals(facts, year=year, tz=tz, before=by)
     numerator = firsts.filter(_delivered_by(by)).height
     unknown = pl.col("patient_key").is_null() | (pl.col("patient_key") == "")
     return LoopClosureCMS50(
@@ -151,7 +164,7 @@ def loop_closure_cms50(
         denominator=firsts.height,
         numerator=numerator,
         rate=share(numerator, firsts.height),
-        unmatched=facts.filter(_window(year, tz) & unknown).height,
+        unmatched=facts.filter(_window(year, tz, by) & unknown).height,
         provisional=provisional,
         label=f"Loop closure (CMS50), {year}" + (" — year not over" if provisional else ""),
         denominator_drill=Drill("loop.cms50", f"{year}:all:"),
@@ -167,11 +180,11 @@ def cms50_rows(facts: pl.DataFrame, scope: Scope, arg: str) -> pl.DataFrame:
     key>" (one referrer's, counted per referrer)."""
     year, which, referrer = arg.split(":", 2)
     per = ("referrer_key", "patient_key") if referrer else ("patient_key",)
-    firsts = cms50_first_referrals(facts, year=int(year), tz=scope.tz, per=per)
+    by, _ = _closed_by(int(year), scope.tz, scope.as_of)
+    firsts = cms50_first_referrals(facts, year=int(year), tz=scope.tz, per=per, before=by)
     if referrer:
         firsts = firsts.filter(pl.col("referrer_key") == referrer)
     if which == "open":
-        by, _ = _closed_by(int(year), scope.tz, scope.as_of)
         firsts = firsts.filter(~_delivered_by(by))
     return firsts
 

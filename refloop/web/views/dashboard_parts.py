@@ -405,7 +405,7 @@ COHORT_TITLES = {
     "access.waits": "Booked visits behind a wait ({arg})",
     "access.no_shows": "Missed visits ({arg})",
     "leakage.never_completed": "Never completed ({arg})",
-    "loop.cms50_open": "Loop not closed (CMS50, {arg}): first referrals",
+    "loop.cms50": "Loop closure (CMS50, {arg}): first referrals",
     "referrers.referrals": "A referrer's referrals",
     "referrers.month": "A referrer's referrals in one month",
 }
@@ -416,6 +416,9 @@ def cohort_title(drill: Drill) -> str:
     if drill.cohort == "funnel.outcome":  # "kind:reason:stale_after"
         kind, reason, _ = (drill.arg.split(":") + ["", ""])[:3]
         arg = ", ".join(p.replace("_", " ") for p in (kind, reason) if p)
+    elif drill.cohort == "loop.cms50":  # "year:all|open:referrer key"
+        year, which, _ = (drill.arg.split(":") + ["", ""])[:3]
+        arg = f"{year}, {'not closed' if which == 'open' else 'all'}"
     elif drill.cohort == "bottlenecks.ageing":  # "state:bucket index"
         state, _, bucket = drill.arg.partition(":")
         labels = [label for label, _, _ in AGE_BUCKETS]

@@ -213,7 +213,13 @@ def drill(request):
         scope = replace(scope, extra={"appointments": _appointments(request, scope)})
     try:
         rows = cohort_select(facts, scope, Drill(name, arg))
-    except (KeyError, ValueError, IndexError, pl.exceptions.PolarsError) as error:
+    except (
+        LookupError,
+        ValueError,
+        ArithmeticError,
+        StopIteration,
+        pl.exceptions.PolarsError,
+    ) as error:
         # an argument the cohort does not know (a hand-edited link)
         raise Http404("No such group of referrals.") from error
     ids = rows.sort("received_at", "referral_id", descending=True).get_column("referral_id")

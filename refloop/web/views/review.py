@@ -12,6 +12,7 @@ from django.utils import timezone
 from refloop.analytics.review import review_html, review_pdf
 from refloop.analytics.review_services import review_month
 from refloop.analytics.scope import month_before
+from refloop.web.forms_dashboards import MONTH_YEARS
 from refloop.web.views import requires
 
 
@@ -32,6 +33,9 @@ def _month(text: str) -> dt.date:
     if not text:
         return month_before(timezone.localdate())
     try:
-        return dt.date.fromisoformat(f"{text}-01")
+        month = dt.date.fromisoformat(f"{text}-01")
     except ValueError:
         raise Http404("No such month.") from None
+    if not MONTH_YEARS[0] <= month.year <= MONTH_YEARS[1]:
+        raise Http404("No such month.")
+    return month
