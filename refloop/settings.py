@@ -4,6 +4,7 @@ The local default is the embedded setup of DESIGN.md: SQLite and uploaded docume
 Production mode (DEBUG off) refuses to start with the default secret or with open hosts.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -192,6 +193,9 @@ REFLOOP_SCHEDULER_JOBS = [
 # The monthly review goes by e-mail on the 1st to these addresses (comma-separated; aggregates
 # only, no PHI); empty: it is not sent.
 REFLOOP_REVIEW_RECIPIENTS = os.environ.get("REFLOOP_REVIEW_RECIPIENTS", "")
+# A pilot the monthly review compares with its baseline (metrics.pilot.pilot_parse), as JSON:
+# {"starts": "2026-06-01", "service_lines": ["Cardiology"], "channels": ["fhir"]}.
+REFLOOP_REVIEW_PILOT = json.loads(os.environ.get("REFLOOP_REVIEW_PILOT") or "null")
 # E-mail each person their new alerts (one message a pass; referral numbers only, no PHI).
 REFLOOP_ALERT_EMAIL = os.environ.get("REFLOOP_ALERT_EMAIL", "") in {"1", "true", "yes"}
 # Calendars: slots are made this many days ahead; a slot held for urgent referrals and still free

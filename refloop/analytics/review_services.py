@@ -12,9 +12,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.utils import timezone
 
+from refloop.analytics.metrics.pilot import Pilot, pilot_parse
 from refloop.analytics.review import Review, review_build, review_pdf, review_window
 from refloop.analytics.scope import month_after
 
@@ -48,8 +50,11 @@ def review_month(*, month: dt.date, now: dt.datetime | None = None) -> Review:
     end = month_after(first)
     start_at = dt.datetime.combine(first, dt.time.min, tz)
     end_at = min(now, dt.datetime.combine(end, dt.time.min, tz))
+    pilot = review_pilot()
+    # A pilot's baseline may reach back past the review's window: then the review reads it all.
+    facts = facts_frame() if pilot else facts_frame(active_since=review_window(first))
     return review_build(
-        facts_frame(active_since=review_window(first)),
+        facts,
         month=first,
         targets=review_goals(),
         tz=tz,
@@ -58,7 +63,19 @@ def review_month(*, month: dt.date, now: dt.datetime | None = None) -> Review:
         # The month's visits due by its end (no-shows) and its third-next-available days.
         appointments=appointments_frame(start=start_at, end=max(start_at, end_at)),
         tna=tna_frame(start=first, end=end),
+        pilot=pilot,
     )
+
+
+def review_pilot() -> Pilot | None:
+    """The pilot the review compares (settings.REFLOOP_REVIEW_PILOT), if one is set."""
+    raw = getattr(settings, "REFLOOP_REVIEW_PILOT", None)
+    if not raw:
+        return None
+    try:
+        return pilot_parse(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"REFLOOP_REVIEW_PILOT: {error}") from None
 
 
 def review_email_send(*, review: Review, recipients: list[str]) -> int:
@@ -109,4 +126,7 @@ def program_document() -> dict:
         for row in targets_frame().to_dicts()
     ]
     closures = sorted(d.isoformat() for d in Closure.objects.values_list("date", flat=True))
-    return {"targets": targets, "goals": review_goals(), "closures": closures}
+    document = {"targets": targets, "goals": review_goals(), "closures": closures}
+    if getattr(settings, "REFLOOP_REVIEW_PILOT", None):
+        document["pilot"] = settings.REFLOOP_REVIEW_PILOT
+    return document

@@ -5,10 +5,13 @@ import io
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.urls import reverse
 from pypdf import PdfReader
 
+from refloop.analytics.audit.program import program_load
+from refloop.analytics.metrics.pilot import pilot_parse
 from refloop.analytics.review import (
     review_build,
     review_facts,
@@ -16,6 +19,7 @@ from refloop.analytics.review import (
     review_pdf,
     review_window,
 )
+from refloop.directory.models import ServiceLine
 from tests.analytics.factories import NEW_YORK, at, facts
 
 OCTOBER = dt.date(2026, 10, 1)
@@ -295,3 +299,22 @@ def test_it_reads_the_year_up_to_its_month_and_every_referral_still_open():
     review = review_build(rows, month=OCTOBER, targets=GOALS, tz=NEW_YORK)
     # The referral open since June 2024 is in the ageing of open referrals (over 60 days).
     assert review.results["bottlenecks"].open_total == 1
+
+
+def test_it_compares_the_pilot_the_practice_configured(october, settings, tmp_path):
+    from refloop.analytics.review_services import review_month
+
+    line = ServiceLine.objects.get()
+    settings.REFLOOP_REVIEW_PILOT = {"starts": "2026-10-01", "service_lines": [line.name]}
+    review = review_month(month=OCTOBER, now=NOW)
+    pilot = {row.cells[0]: row.cells[1:] for row in review.table("pilot").rows}
+    # October's 3 referrals of the line against its September (none): nothing to compare yet.
+    assert pilot["Seen (of referrals received)"][0].endswith("(n=3)")
+    # The program file the audit reads carries the same pilot.
+    call_command("refloop_program", "--out", str(tmp_path / "program.json"))
+    assert program_load(tmp_path / "program.json").pilot == pilot_parse(
+        settings.REFLOOP_REVIEW_PILOT
+    )
+    settings.REFLOOP_REVIEW_PILOT = {"starts": "2026-10-01", "lines": ["Cardiology"]}
+    with pytest.raises(ImproperlyConfigured, match="a pilot has no lines"):
+        review_month(month=OCTOBER, now=NOW)

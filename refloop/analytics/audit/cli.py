@@ -131,6 +131,7 @@ def audit_run(
         tz=tz,
         as_of=as_of,
         organization=organization,
+        pilot=program.pilot,
         notes=_notes(parsed, path) + _history_notes(waited, waiting, changed, states) + gaps,
         unknown=headline_unknown(mapping),
     )

@@ -5,7 +5,8 @@ file (`--program FILE`), or Refloop's standard targets when none is given:
     {"targets": [{"service_line": "*", "priority": "routine", "kind": "acknowledge",
                   "amount": 8, "unit": "business_hours"}, ...],
      "goals": {"acknowledged_within_target": 0.9, "conversion": 0.6, ...},
-     "closures": ["2026-12-24", ...]}
+     "closures": ["2026-12-24", ...],
+     "pilot": {"starts": "2026-06-01", "service_lines": ["Cardiology"]}}   (optional)
 
 A target for service line "*" applies to every service line that has no target of its own.
 """
@@ -21,6 +22,7 @@ import polars as pl
 
 from refloop.analytics.audit import AuditError
 from refloop.analytics.facts import TARGET_KINDS
+from refloop.analytics.metrics.pilot import Pilot, pilot_parse
 
 UNITS = {"business_hours": 3600, "calendar_days": 86400}
 PRIORITIES = ("routine", "urgent", "stat")
@@ -39,6 +41,7 @@ class Program:
     targets: tuple[dict, ...]  # {service_line, priority, kind, amount, unit}
     goals: dict[str, float]
     closures: frozenset[dt.date]
+    pilot: Pilot | None = None
 
     def targets_frame(self, service_lines: list[str]) -> pl.DataFrame:
         """The targets as facts_build takes them, "*" spread over the file's service lines."""
@@ -93,7 +96,11 @@ def program_load(path: str | Path) -> Program:
         goals = {str(k): float(v) for k, v in (raw.get("goals") or {}).items()}
     except (TypeError, ValueError) as error:
         raise AuditError(f"The program file {path}: {error}.") from None
-    return Program(targets=checked, goals=goals, closures=closures)
+    try:
+        pilot = pilot_parse(raw["pilot"]) if raw.get("pilot") else None
+    except ValueError as error:
+        raise AuditError(f"The program file {path}: {error}.") from None
+    return Program(targets=checked, goals=goals, closures=closures, pilot=pilot)
 
 
 def _target(raw: dict) -> dict:

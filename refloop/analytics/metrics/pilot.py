@@ -96,6 +96,38 @@ class PilotComparison:
         return next(m for m in self.metrics if m.key == key)
 
 
+def pilot_parse(raw: dict) -> Pilot:
+    """A pilot as a practice writes it down (the REFLOOP_REVIEW_PILOT setting, the "pilot" of
+    `refloop audit --program`): {"starts": "2026-06-01", "service_lines": [...], "channels":
+    [...], "practices": [...], "comparison": "baseline" or {"service_lines": [...], ...}}.
+    Raises ValueError naming what is wrong."""
+    if not isinstance(raw, dict) or "starts" not in raw:
+        raise ValueError('a pilot needs "starts" (YYYY-MM-DD) and its filters')
+    unknown = set(raw) - {"starts", "service_lines", "channels", "practices", "comparison"}
+    if unknown:
+        raise ValueError(f"a pilot has no {', '.join(sorted(unknown))}")
+
+    def names(data: dict, key: str) -> tuple[str, ...]:
+        values = data.get(key) or ()
+        if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+            raise ValueError(f'a pilot\'s "{key}" is a list of names')
+        return tuple(values)
+
+    comparison = raw.get("comparison") or "baseline"
+    if isinstance(comparison, dict):
+        filters = ("service_lines", "channels", "practices")
+        comparison = Group(**{key: names(comparison, key) for key in filters})
+    elif comparison != "baseline":
+        raise ValueError('a pilot\'s "comparison" is "baseline" or a group of filters')
+    return Pilot(
+        starts=dt.date.fromisoformat(str(raw["starts"])),
+        service_lines=names(raw, "service_lines"),
+        channels=names(raw, "channels"),
+        practices=names(raw, "practices"),
+        comparison=comparison,
+    )
+
+
 def pilot_scopes(pilot: Pilot, *, as_of: dt.datetime, tz: ZoneInfo) -> tuple[Scope, Scope]:
     """The pilot's scope and its comparison's (period, filters, the moment each is observed)."""
     end = as_of.astimezone(tz).date()
