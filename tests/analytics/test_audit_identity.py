@@ -70,6 +70,8 @@ def test_it_gives_the_apps_headline_from_refloops_own_export(db, tmp_path, capsy
         # The whole review, table for table (the same tables, in the same order).
         assert audit.review.tables == app.tables, month
         assert audit.review.numbers["received"] > 0
+    # Referrers named as the app names them (a referrer to call reads the same in both).
+    assert set(audit.facts["referrer_name"]) == set(app_facts["referrer_name"])
 
     # The same from the command line, as a practice would type it.
     args = ["audit", str(referrals), "--from", "refloop", "--waiting", str(waiting.path),

@@ -152,7 +152,7 @@ REFLOOP_EXPORT = Mapping(
         "state": "state",
         "channel": "channel",
         "referrer_key": "referring_npi",
-        "referrer_name": "referring_clinician",
+        "referrer_name": "referrer_name",
         "practice": "referring_organization",
         "acknowledged_at": "acknowledged_at",
         "decided_at": "triage_decided_at",

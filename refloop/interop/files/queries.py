@@ -96,6 +96,7 @@ REFERRAL_COLUMNS = [
     Column("visit_type"), Column("triage_decided_at", "time"),
     Column("records_complete_on_arrival"), Column("records_complete_at", "time"),
     Column("first_appointment_at", "time"),  # the first booking's (days to appointment judge it)
+    Column("referrer_name"),  # as the metrics name the referrer (with credentials)
 ]  # fmt: skip
 FACT_FIELDS = ("decision", "accepted_at", "booked_at", "appointment_at", "report_delivered_at",
                "ended_at", "last_activity_at", "no_shows", "visit_type", "decided_at",
@@ -175,6 +176,7 @@ def _referral_rows(referrals):
         "outcome_reason", "open_blocker_count", "patient__mrn", "patient__first_name",
         "patient__last_name", "patient__birth_date", "reason",
         *(f"fact__{name}" for name in FACT_FIELDS), "first_appointment_at",
+        "fact__referrer_name",
     )  # fmt: skip
     first = Appointment.objects.filter(referral=OuterRef("pk")).order_by("pk").values("starts_at")
     query = (
