@@ -105,3 +105,22 @@ class ReferralFact(models.Model):
 
 class FactCursor(EventCursorBase):
     """How far the fact table has read the referral events (analytics.jobs)."""
+
+
+class OutboundOrder(models.Model):
+    """An order one of the health system's own clinicians placed for a specialist, imported from
+    its EHR's export (analytics.services.outbound_import): leakage's "outside the network"."""
+
+    order_id = models.CharField(max_length=80, unique=True)
+    patient_key = models.CharField(max_length=40, blank=True, default="")
+    ordered_at = models.DateTimeField()
+    service_line = models.CharField(max_length=120)
+    performed_in_network = models.BooleanField(null=True, blank=True)
+    performer = models.CharField(max_length=200, blank=True, default="")
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ordered_at"])]
+
+    def __str__(self):
+        return self.order_id

@@ -72,15 +72,22 @@ def frame_of(rows: QuerySet, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     many rows (the fact builder's sources)."""
     times = [name for name, dtype in schema.items() if dtype == UTC_TIME]
     if connection.vendor == "postgresql":
+        # COPY writes booleans as t and f, which Polars' CSV reader does not take as booleans.
+        flags = [name for name, dtype in schema.items() if dtype == pl.Boolean()]
         sql, params = rows.values_list(*schema).query.sql_with_params()
-        raw = {name: pl.String if name in times else dtype for name, dtype in schema.items()}
+        raw = {
+            name: pl.String if name in times or name in flags else dtype
+            for name, dtype in schema.items()
+        }
         data = _copy_out(sql, params)
         if not data:
             return pl.DataFrame(schema=schema)
         frame = pl.read_csv(data, has_header=False, new_columns=list(raw), schema=raw)
         return frame.with_columns(
-            pl.col(times).str.to_datetime(PG_TIME, time_unit="us", time_zone="UTC")
-        )
+            pl.col(times).str.to_datetime(PG_TIME, time_unit="us", time_zone="UTC"),
+            *(pl.col(name).replace_strict({"t": True, "f": False}, default=None,
+                                          return_dtype=pl.Boolean) for name in flags),
+        )  # fmt: skip
     values = [Cast(name, TextField()) if name in times else F(name) for name in schema]
     sql, params = rows.values_list(*values).query.sql_with_params()
     with connection.cursor() as cursor:
@@ -213,3 +220,15 @@ def _typed(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
         return column.cast(dtype)
 
     return frame.select(typed(n, d).alias(n) for n, d in schema.items())
+
+
+def outbound_frame() -> pl.DataFrame | None:
+    """The imported outbound orders (metrics.leakage.OUTBOUND_SCHEMA), or None when none were
+    imported: leakage outside the network is then "not measured", never zero."""
+    from refloop.analytics.metrics.leakage import OUTBOUND_SCHEMA
+    from refloop.analytics.models import OutboundOrder
+
+    orders = OutboundOrder.objects.order_by("pk")
+    if not orders.exists():
+        return None
+    return frame_of(orders, OUTBOUND_SCHEMA)

@@ -290,10 +290,11 @@ def _interval(interval) -> str:
     return f"{percent_text(interval.low)}–{percent_text(interval.high)}"
 
 
-def leakage_part(facts, scope: Scope, *, link) -> dict:
-    """Never completed (from our referrals) and outside the network (from outbound orders):
-    two numbers, never added. The live app imports no outbound orders: "not measured"."""
-    result = leakage(facts, scope)
+def leakage_part(facts, scope: Scope, *, link, outbound=None) -> dict:
+    """Never completed (from our referrals) and outside the network (from the outbound orders
+    imported with `manage.py refloop_outbound`; "not measured" without them): two numbers,
+    never added."""
+    result = leakage(facts, scope, outbound)
     return {
         "result": result,
         "rate": percent_text(result.never_completed_rate),

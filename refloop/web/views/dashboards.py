@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from refloop.analytics.appointments import appointments_frame, tna_frame
 from refloop.analytics.cohorts import COHORTS, Drill, cohort_select
-from refloop.analytics.queries import facts_frame
+from refloop.analytics.queries import facts_frame, outbound_frame
 from refloop.analytics.scope import Scope, month_before
 from refloop.core.access_log import access_log_write_many
 from refloop.core.models import AccessLogEntry
@@ -162,7 +162,7 @@ def _dashboard(request, *, line: ServiceLine | None):
             tna=tna_frame(start=scope.start, end=scope.end),
             link=link,
         ),
-        "leakage": leakage_part(facts, scope, link=link),
+        "leakage": leakage_part(facts, scope, link=link, outbound=outbound_frame()),
         "bottlenecks": bottlenecks_part(facts, scope, link=link),
         "trend": trend_part(facts, scope, link=link),
         "referrers": referrers_part(facts, scope, link=link, panels=8),
