@@ -228,7 +228,5 @@ def outbound_frame() -> pl.DataFrame | None:
     from refloop.analytics.metrics.leakage import OUTBOUND_SCHEMA
     from refloop.analytics.models import OutboundOrder
 
-    orders = OutboundOrder.objects.order_by("pk")
-    if not orders.exists():
-        return None
-    return frame_of(orders, OUTBOUND_SCHEMA)
+    orders = frame_of(OutboundOrder.objects.order_by("pk"), OUTBOUND_SCHEMA)
+    return orders if orders.height else None

@@ -197,8 +197,9 @@ def test_it_reads_the_facts_once_and_few_queries_for_the_dashboard(
 
     # Signing in and the top bar (session, user, device, permissions x2, roles, alerts, the
     # session saved in a savepoint: 3), the service lines, the facts (one query), the period's
-    # appointments (two) and third-next-available (one), and nothing per referral or number.
-    with django_assert_max_num_queries(15):
+    # appointments (two), third-next-available (one) and the outbound orders (one), and nothing
+    # per referral or number.
+    with django_assert_max_num_queries(16):
         response = client.get(reverse("dashboards"))
 
     assert response.status_code == 200

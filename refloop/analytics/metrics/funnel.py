@@ -241,7 +241,10 @@ def _outcomes(rows: pl.DataFrame, scope: Scope, stale_after: int) -> tuple[Outco
         .collect()
     )
     order = {kind: n for n, kind in enumerate(OUTCOME_ORDER)}
-    found = sorted(table.iter_rows(named=True), key=lambda r: (order[r["kind"]], -r["count"]))
+    found = sorted(
+        table.iter_rows(named=True),
+        key=lambda r: (order[r["kind"]], -r["count"], r["reason"] or ""),
+    )
     return tuple(
         Outcome(
             kind=r["kind"],
