@@ -16,6 +16,22 @@ since() { python3 -c "import time; print(round(time.time() - $1, 1))"; }
 work=$(mktemp -d /tmp/refloop-bench.XXXXXX)
 export REFLOOP_VAR_DIR=$work/var
 
+bench_pg_start() {  # a throwaway cluster tuned for loading, or stop here
+    pg_cluster_start -c shared_buffers=1GB -c work_mem=16MB -c fsync=off -c synchronous_commit=off \
+        -c full_page_writes=off -c max_wal_size=4GB || { echo "no PostgreSQL: bench needs it" >&2; exit 1; }
+}
+
+demo_db() {  # name scale: a new database refloop_<name> with the demo at that scale, analysed
+    pg_as_owner "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "refloop_$1"
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_$1"
+    $PY manage.py migrate -v0
+    start=$(date +%s.%N)
+    $PY manage.py refloop_demo --scale "$2" >/dev/null
+    echo "demo load on PostgreSQL ($1), scale $2, facts included: $(since "$start") s"
+    pg_as_owner "$PG_BINDIR/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "refloop_$1" \
+        -c "VACUUM ANALYZE"
+}
+
 interop_benches() {  # the intake benches of issue 4, each on its own scratch copy of the base demo
     for name in fhir hl7 import; do
         pg_as_owner "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres -T "refloop_base" \
@@ -45,31 +61,19 @@ if [ "${BENCH_ONLY:-}" = "review" ]; then
     # The monthly review on PostgreSQL: the demo at 25,000 referrals (baseline) and at
     # BENCH_SCALE x 25,000 (default 1,000,000 referrals, about 11 million events; the load builds
     # the fact table from the events and takes over half an hour on 2 cores).
-    pg_cluster_start -c shared_buffers=1GB -c work_mem=16MB -c fsync=off -c synchronous_commit=off \
-        -c full_page_writes=off -c max_wal_size=4GB || { echo "no PostgreSQL" >&2; exit 1; }
-    for db in base big; do
-        pg_as_owner "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "refloop_$db"
-        export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_$db"
-        $PY manage.py migrate -v0
-        start=$(date +%s.%N)
-        $PY manage.py refloop_demo --scale "$([ $db = base ] && echo 1 || echo "$SCALE")" >/dev/null
-        echo "demo load on PostgreSQL ($db), facts included: $(since "$start") s"
-        pg_as_owner "$PG_BINDIR/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "refloop_$db" \
-            -c "VACUUM ANALYZE"
-        $PY bench/review_pg.py --label "$db"
-    done
+    bench_pg_start
+    demo_db base 1
+    $PY bench/review_pg.py --label base
+    demo_db big "$SCALE"
+    $PY bench/review_pg.py --label big
     rm -rf "$work"
     exit 0
 fi
 
 if [ "${BENCH_ONLY:-}" = "interop" ]; then
     # The intake benches alone, against a 25,000-referral demo on PostgreSQL.
-    pg_cluster_start -c shared_buffers=1GB -c work_mem=16MB -c fsync=off -c synchronous_commit=off \
-        -c full_page_writes=off -c max_wal_size=4GB || { echo "no PostgreSQL" >&2; exit 1; }
-    pg_as_owner "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres refloop_base
-    export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base"
-    $PY manage.py migrate -v0
-    $PY manage.py refloop_demo --scale 1 >/dev/null
+    bench_pg_start
+    demo_db base 1
     interop_benches
     rm -rf "$work"
     exit 0
@@ -79,16 +83,9 @@ if [ "${BENCH_ONLY:-}" = "scheduler" ]; then
     # The scheduler and booking benches alone: a 25,000-referral baseline, and 200,000 referrals
     # (scale 8) cloned up to 1,000,000 with 200,000 open (events are not cloned: the scheduler
     # never reads old events).
-    pg_cluster_start -c shared_buffers=1GB -c work_mem=16MB -c fsync=off -c synchronous_commit=off \
-        -c full_page_writes=off -c max_wal_size=4GB || { echo "no PostgreSQL" >&2; exit 1; }
-    for db in base sched; do
-        pg_as_owner "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "refloop_$db"
-        export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_$db"
-        $PY manage.py migrate -v0
-        start=$(date +%s.%N)
-        $PY manage.py refloop_demo --scale "$([ $db = base ] && echo 1 || echo 8)" >/dev/null
-        echo "demo load on PostgreSQL ($db): $(since "$start") s"
-    done
+    bench_pg_start
+    demo_db base 1
+    demo_db sched 8
     DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_base" $PY bench/scheduler.py --label base
     DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_sched" \
         $PY bench/scheduler.py --label 1M --open 200000 --total 1000000
@@ -105,24 +102,9 @@ start=$(date +%s.%N)
 $PY manage.py refloop_demo >/dev/null
 echo "demo load on SQLite: $(since "$start") s (goal: under 60 s)"
 
-pg_cluster_start -c shared_buffers=1GB -c work_mem=16MB -c fsync=off -c synchronous_commit=off \
-    -c full_page_writes=off -c max_wal_size=4GB || { echo "no PostgreSQL: bench needs it" >&2; exit 1; }
-for db in base big; do
-    createdb=$PG_BINDIR/createdb
-    pg_as_owner "$createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "refloop_$db"
-done
-
-load() {  # label scale
-    export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_$1"
-    $PY manage.py migrate -v0
-    start=$(date +%s.%N)
-    $PY manage.py refloop_demo --scale "$2" >/dev/null
-    echo "demo load on PostgreSQL, scale $2: $(since "$start") s"
-    pg_as_owner "$PG_BINDIR/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "refloop_$1" \
-        -c "VACUUM ANALYZE"
-}
-load base 1
-load big "$SCALE"
+bench_pg_start
+demo_db base 1
+demo_db big "$SCALE"
 
 results=$work/pages.jsonl
 for db in base big; do
