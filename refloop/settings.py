@@ -67,6 +67,11 @@ INSTALLED_APPS = [
     "refloop.interop.fhir",
     "refloop.interop.hl7v2",
     "refloop.interop.files",
+    "refloop.relations",
+    "refloop.outreach",
+    "refloop.content",
+    "refloop.campaigns",
+    "refloop.gifts",
     "refloop.demo",
     "refloop.cli",
 ]
@@ -189,6 +194,11 @@ REFLOOP_SCHEDULER_JOBS = [
     "refloop.inbox.jobs",
     "refloop.analytics.jobs",
     "refloop.analytics.jobs_review",
+    "refloop.relations.jobs",
+    "refloop.outreach.jobs",
+    "refloop.content.jobs",
+    "refloop.campaigns.jobs",
+    "refloop.gifts.jobs",
 ]
 # The monthly review goes by e-mail on the 1st to these addresses (comma-separated; aggregates
 # only, no PHI); empty: it is not sent.

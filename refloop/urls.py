@@ -10,5 +10,6 @@ urlpatterns = [
     # Referring offices: the public e-referral form (no login) and portal accounts.
     path("refer/", include("refloop.portal.urls_refer")),
     path("office/", include("refloop.portal.urls_office")),
+    path("m/", include("refloop.campaigns.urls_public")),
     path("", include("refloop.web.urls")),
 ]

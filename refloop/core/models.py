@@ -70,6 +70,10 @@ class RolePermissions(models.Model):
             ("view_access_log", "Review the access log"),
             ("view_aggregates", "See program counts and rates"),
             ("review_content", "Review outreach content"),
+            ("do_outreach", "Plan and log outreach, keep target lists, run campaigns"),
+            ("decide_access_hold", "Release or keep campaigns held for access"),
+            ("approve_gifts", "Approve planned gifts and track repayment"),
+            ("edit_gift_limits", "Enter the yearly gift limits CMS publishes"),
         ]
 
 

@@ -33,12 +33,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "correct_event",
         "view_access_log",
         "view_aggregates",
+        "do_outreach",
+        "decide_access_hold",
     },
-    Role.LIAISON: {"view_aggregates"},
-    Role.COMPLIANCE: {"view_aggregates", "review_content"},
+    Role.LIAISON: {"view_aggregates", "do_outreach"},
+    Role.COMPLIANCE: {"view_aggregates", "review_content", "approve_gifts"},
 }
-# Admins can do everything a manager or compliance reviewer can.
-ROLE_PERMISSIONS[Role.ADMIN] = ROLE_PERMISSIONS[Role.MANAGER] | ROLE_PERMISSIONS[Role.COMPLIANCE]
+# Admins can do everything a manager or compliance reviewer can, and enter the gift limits.
+ROLE_PERMISSIONS[Role.ADMIN] = (
+    ROLE_PERMISSIONS[Role.MANAGER] | ROLE_PERMISSIONS[Role.COMPLIANCE] | {"edit_gift_limits"}
+)
 
 # Roles that must sign in with a second factor (TOTP).
 TWO_FACTOR_ROLES = {Role.MANAGER, Role.ADMIN}

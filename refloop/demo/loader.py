@@ -31,6 +31,7 @@ from refloop.demo.channels import channels_receive
 from refloop.demo.files import demo_files_write
 from refloop.demo.generator import Ids, Story, World, story_tell
 from refloop.demo.logins import demo_logins_ensure
+from refloop.demo.marketing import marketing_demo_load
 from refloop.demo.operations import calendars_fill, operations_create
 from refloop.demo.population import Population, arrivals
 from refloop.demo.program import program_create
@@ -116,6 +117,7 @@ def demo_load(
     referrer_updates_start(after_event_id=ReferralEvent.objects.aggregate(m=Max("id"))["m"] or 0)
     showcase_run(users=users, today=timezone.localdate(now), end=now)
     facts_load(now=now)
+    marketing_demo_load(users=users, now=now, seed=seed)
     channels = channels_receive() if arrivals_today else []
     return LoadSummary(
         referrals=population.referrals_made,

@@ -28,4 +28,9 @@ urlpatterns = [
     path("imports/", include("refloop.web.urls_imports")),
     path("dashboards/", include("refloop.web.urls_dashboards")),
     path("review/", include("refloop.web.urls_review")),
+    path("referrers/", include("refloop.web.urls_referrers")),
+    path("outreach/", include("refloop.web.urls_outreach")),
+    path("content/", include("refloop.web.urls_content")),
+    path("campaigns/", include("refloop.web.urls_campaigns")),
+    path("gifts/", include("refloop.web.urls_gifts")),
 ]

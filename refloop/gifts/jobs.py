@@ -1,0 +1,5 @@
+"""Periodic work of gifts (refloop_scheduler)."""
+
+from refloop.core.scheduling import Job  # noqa: F401
+
+JOBS: list = []

@@ -1,0 +1,10 @@
+"""The demo's outreach (called by demo.marketing after the referrals and their facts are loaded)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+
+def outreach_demo_load(*, users: dict, now: dt.datetime, rng: random.Random) -> None:
+    """Filled in by the outreach stream."""
