@@ -49,3 +49,73 @@ class TargetList(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class PracticeAssignment(models.Model):
+    """The territory a referring practice belongs to (its liaison is the territory's)."""
+
+    organization = models.OneToOneField(
+        "directory.Organization", on_delete=models.CASCADE, related_name="assignment"
+    )
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="practices")
+
+    def __str__(self):
+        return f"{self.organization} in {self.territory}"
+
+
+class ReferrerStanding(models.Model):
+    """A referrer's numbers as analytics last computed them (relations.services refreshes the
+    table from analytics.metrics.referrers: nothing here is computed twice). One row per
+    referrer key (the facts' `referrer_key`); target lists and profiles read it, so a page at
+    50,000 referrers is an indexed query, not a computation."""
+
+    key = models.CharField(max_length=40, unique=True)
+    clinician = models.ForeignKey(
+        "directory.Clinician",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="standings",
+    )
+    organization = models.ForeignKey(
+        "directory.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    territory = models.ForeignKey(
+        Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    liaison = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    name = models.CharField(max_length=200)
+    practice = models.CharField(max_length=200, blank=True)
+    segment = models.CharField(max_length=12)  # analytics.metrics.referrers.SEGMENTS
+    total = models.PositiveIntegerField()  # referrals in the window
+    monthly = models.JSONField(default=list)  # [["2026-01-01", 4], ...], every month
+    monthly_change = models.FloatField(null=True)
+    trend_p = models.FloatField(null=True)
+    recent_change = models.FloatField(null=True)
+    seen = models.PositiveIntegerField(default=0)
+    conversion = models.FloatField(null=True)
+    lines = models.JSONField(default=list)  # [["Cardiology", 12], ...], largest first
+    first_referral_on = models.DateField(null=True)
+    last_referral_on = models.DateField(null=True)
+    days_since_last = models.PositiveIntegerField(null=True)
+    score = models.FloatField(default=0)  # who to work on first (relations.services says how)
+    drop_off = models.BooleanField(default=False)
+    drop_off_detail = models.JSONField(null=True, blank=True)  # the alert's figures
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-score", "key"]
+        indexes = [
+            models.Index(fields=["segment", "-score"]),
+            models.Index(fields=["liaison", "segment", "-score"]),
+            models.Index(fields=["-score", "key"]),
+        ]
+
+    def __str__(self):
+        return self.name
