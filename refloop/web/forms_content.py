@@ -24,7 +24,10 @@ class LibraryFilterForm(forms.Form):
         choices=[("", "Any state"), *ContentState.choices, (EXPIRED, "Expired")],
     )
     line = forms.ModelChoiceField(
-        required=False, queryset=ServiceLine.objects.none(), empty_label="Any service line"
+        required=False,
+        queryset=ServiceLine.objects.none(),
+        empty_label="Any service line",
+        label="Service line",
     )
 
     def __init__(self, *args, **kwargs):
