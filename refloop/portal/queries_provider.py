@@ -1,0 +1,214 @@
+"""What a service line's provider page, service sheet and referral packet say to referring
+clinicians, read once so the three say the same.
+
+Two kinds of words on them, kept apart on purpose:
+- the text a compliance reviewer approved: the line's content item of kind provider_page (a
+  service sheet item for the PDFs, when one is approved), its version usable today
+  (content.queries.content_usable). No usable version: no such text at all, only the facts;
+- the facts, which need no approval: the line's criteria, required records and contacts from the
+  directory, and its turnaround as measured by analytics.turnaround. The measured figures change
+  with the referrals and are printed beside the approved text, never inside it, so a change in
+  the figures needs no new approval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from refloop.analytics.charts.layout import number_text
+from refloop.analytics.turnaround import LineTurnaround, line_turnaround, turnaround_all
+from refloop.content.enums import ContentKind
+from refloop.content.models import ContentItem, ContentVersion
+from refloop.content.queries import content_usable
+from refloop.directory.enums import Priority, TargetKind
+from refloop.directory.models import ChecklistTemplateItem, ResponseTarget, ServiceLine
+
+NOT_ENOUGH = "Not enough data"
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One measured figure in the words every page prints."""
+
+    label: str
+    value: str  # "2.1 business hours", or NOT_ENOUGH
+    n: int
+    enough: bool
+
+    @property
+    def basis(self) -> str:
+        noun = "referral" if self.n == 1 else "referrals"
+        return f"{self.n:,} {noun}"
+
+
+@dataclass(frozen=True)
+class ProviderPage:
+    line: ServiceLine
+    checklist: tuple[ChecklistTemplateItem, ...]
+    approved: ContentVersion | None  # the approved text, None: facts only
+    turnaround: LineTurnaround
+    acknowledgement: Measured
+    appointment: Measured
+    target_text: str  # "30 days" or ""
+    held_text: str  # the honest notice when waits exceed the target, else ""
+    urgent_text: str  # the urgent pathway
+
+    @property
+    def figures(self) -> tuple[Measured, Measured]:
+        return (self.acknowledgement, self.appointment)
+
+    @property
+    def window_text(self) -> str:
+        t = self.turnaround
+        return (
+            f"routine referrals received {t.window_start:%b} {t.window_start.day}, "
+            f"{t.window_start.year} to {t.window_end:%b} {t.window_end.day}, {t.window_end.year} "
+            f"(the last {t.window_days} days)"
+        )
+
+
+def provider_approved_text(
+    *, service_line: ServiceLine, kinds: tuple[str, ...], on: dt.date
+) -> ContentVersion | None:
+    """The newest usable version of the line's newest item of the first kind that has one."""
+    for kind in kinds:
+        items = ContentItem.objects.filter(service_line=service_line, kind=kind).order_by("-id")
+        for item in items:
+            version = content_usable(item=item, on=on)
+            if version is not None:
+                return version
+    return None
+
+
+def provider_page(*, service_line: ServiceLine, pdf: bool = False) -> ProviderPage:
+    """The page's (or, with `pdf`, the sheet's and packet's) content for today."""
+    kinds = (ContentKind.PROVIDER_PAGE,)
+    if pdf:
+        kinds = (ContentKind.SERVICE_SHEET, ContentKind.PROVIDER_PAGE)
+    measured = line_turnaround(service_line=service_line)
+    return ProviderPage(
+        line=service_line,
+        checklist=tuple(service_line.checklist.all()),
+        approved=provider_approved_text(
+            service_line=service_line, kinds=kinds, on=timezone.localdate()
+        ),
+        turnaround=measured,
+        acknowledgement=_acknowledgement(measured),
+        appointment=_appointment(measured),
+        target_text=_whole_days(measured.target_days) if measured.target_days is not None else "",
+        held_text=_held(measured),
+        urgent_text=_urgent(service_line),
+    )
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    line: ServiceLine
+    acknowledgement: Measured
+    appointment: Measured
+    over_target: bool
+
+
+def provider_index() -> list[IndexRow]:
+    """Every active line with its measured turnaround (one query; figures from the cache)."""
+    table = turnaround_all()
+    rows = []
+    for line in ServiceLine.objects.filter(active=True).only("id", "code", "name", "description"):
+        measured = table.get(line.name)
+        if measured is None:  # a line made since the figures were cached
+            measured = line_turnaround(service_line=line)
+        rows.append(
+            IndexRow(
+                line,
+                _acknowledgement(measured),
+                _appointment(measured),
+                measured.over_target is True,
+            )
+        )
+    return rows
+
+
+def _acknowledgement(t: LineTurnaround) -> Measured:
+    value = (
+        _hours(t.acknowledgement_hours)
+        if t.acknowledgement_enough and t.acknowledgement_hours is not None
+        else NOT_ENOUGH
+    )
+    return Measured(
+        "Referral acknowledged (median)", value, t.acknowledgement_n, t.acknowledgement_enough
+    )
+
+
+def _appointment(t: LineTurnaround) -> Measured:
+    value = (
+        _days(t.days_to_appointment, over=t.target_days)
+        if t.days_to_appointment_enough and t.days_to_appointment is not None
+        else NOT_ENOUGH
+    )
+    return Measured(
+        "Referral to appointment (median)",
+        value,
+        t.days_to_appointment_n,
+        t.days_to_appointment_enough,
+    )
+
+
+def _held(t: LineTurnaround) -> str:
+    if t.over_target is not True:
+        return ""
+    return (
+        "Waits are currently longer than our target. Over the last "
+        f"{t.window_days} days, routine patients waited a median of "
+        f"{_days(t.days_to_appointment, over=t.target_days)} from referral to appointment "
+        f"({t.days_to_appointment_n:,} referrals); our target is {_whole_days(t.target_days)}."
+    )
+
+
+def _urgent(line: ServiceLine) -> str:
+    """The urgent pathway in words, with the line's urgent targets (targets, not measurements)."""
+    targets = dict(
+        ResponseTarget.objects.filter(service_line=line, priority=Priority.URGENT).values_list(
+            "kind", "amount"
+        )
+    )
+    phone = line.phone or settings.REFLOOP_PRACTICE_PHONE
+    parts = [
+        "For an urgent referral, choose Urgent on the online form or write URGENT at the top of "
+        f"the fax, and call {phone} so the team expects it."
+    ]
+    ack, appointment = targets.get(TargetKind.ACKNOWLEDGE), targets.get(TargetKind.APPOINTMENT)
+    if ack and appointment:
+        parts.append(
+            f"Our target for urgent referrals is to acknowledge them within {ack} business "
+            f"hours and to see the patient within {_whole_days(appointment)}."
+        )
+    parts.append(
+        "For an emergency, send the patient to the emergency department: do not use a referral."
+    )
+    return " ".join(parts)
+
+
+def _hours(value: float) -> str:
+    return f"{number_text(value)} business hours"
+
+
+def _days(value: float, *, over: int | None = None) -> str:
+    """A measured number of days as the dashboards print it (number_text); one decimal when the
+    rounded figure would read as the target it is over (30.2 days against 30 days)."""
+    text = number_text(value)
+    if over is not None and value > over and text == _number(over):
+        text = f"{value:,.1f}"
+    return f"{text} days"
+
+
+def _whole_days(amount: int) -> str:
+    """A target in whole calendar days."""
+    return "1 day" if amount == 1 else f"{amount:,} days"
+
+
+def _number(amount: int) -> str:
+    return f"{amount:,}"

@@ -1,0 +1,198 @@
+"""Provider pages for referring clinicians (no login): criteria, records, how to refer, the urgent
+pathway and the measured turnaround beside the text compliance approved; the service sheet and
+referral packet as PDFs from the same data; honest access when waits exceed the target."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from refloop.content.enums import ContentKind, ContentState
+from refloop.content.models import ContentItem, ContentVersion
+from refloop.directory.enums import DocumentKind
+from tests import factories
+from tests.analytics.stored_facts import facts_stored
+
+APPROVED = (
+    "Our knee clinic sees adults with joint pain. Referrals are read by an orthopedic surgeon."
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_figures():
+    cache.clear()  # the turnaround is cached for a few minutes; each test starts cold
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def ortho(db):
+    line = factories.service_line(checklist=(DocumentKind.NOTES, DocumentKind.IMAGING))
+    line.acceptance_criteria = "Adults with knee or hip pain after six weeks of therapy."
+    line.exclusions = "Acute fractures: send to the emergency department."
+    line.fax = "555-010-3311"
+    line.phone = "555-010-3300"
+    line.secure_email = "ortho@direct.example.org"
+    line.save()
+    return line
+
+
+def approved(line, body=APPROVED, *, kind=ContentKind.PROVIDER_PAGE, number=1, **fields):
+    item = ContentItem.objects.filter(service_line=line, kind=kind).first()
+    item = item or ContentItem.objects.create(
+        kind=kind, title=f"{line.name} page", service_line=line
+    )
+    values = {
+        "state": ContentState.APPROVED,
+        "expires_on": timezone.localdate() + dt.timedelta(180),
+    }
+    return ContentVersion.objects.create(
+        item=item, number=number, body=body, **{**values, **fields}
+    )
+
+
+def page_of(client, line) -> str:
+    response = client.get(reverse("refer_line", args=[line.code]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def pdf_text(client, name, line) -> tuple[int, str]:
+    response = client.get(reverse(name, args=[line.code]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    return len(reader.pages), " ".join(p.extract_text() for p in reader.pages)
+
+
+def test_it_shows_whom_we_see_what_to_send_how_to_refer_and_the_measured_turnaround(client, ortho):
+    facts_stored(ortho, 20, days=12.0)  # acknowledged after 3 business hours
+    page = page_of(client, ortho)
+    assert "Adults with knee or hip pain" in page and "Acute fractures" in page
+    assert "Clinical notes (required)" in page and "Imaging (required)" in page
+    assert reverse("refer_new", args=[ortho.code]) in page
+    assert "555-010-3311" in page and "555-010-3300" in page and "ortho@direct.example.org" in page
+    assert "Urgent referrals" in page and "within 4 business hours" in page  # urgent targets
+    assert "3.0 business hours" in page and "12 days" in page and "20 referrals" in page
+    assert "30 days" in page  # the routine target
+    assert reverse("refer_sheet", args=[ortho.code]) in page
+    assert reverse("refer_packet", args=[ortho.code]) in page
+
+
+def test_it_says_not_enough_data_below_twenty_referrals(client, ortho):
+    facts_stored(ortho, 19, days=12.0)
+    page = page_of(client, ortho)
+    assert page.count("Not enough data") == 2 and "19 referrals" in page
+    assert "12 days" not in page and "3.0 business hours" not in page
+
+
+def test_it_shows_no_text_but_the_facts_without_an_approved_version(client, ortho):
+    other = factories.service_line(code="cardiology", name="Cardiology")
+    approved(other, "Cardiology's approved words.")
+    approved(ortho, "Draft words.", state=ContentState.DRAFT)
+    approved(ortho, "Expired words.", number=2, expires_on=timezone.localdate() - dt.timedelta(1))
+    approved(ortho, "E-mail words.", kind=ContentKind.EMAIL)
+    page = page_of(client, ortho)
+    assert "words." not in page and "data-content-version" not in page
+    assert "Adults with knee or hip pain" in page and "Send a referral online" in page
+
+
+def test_it_keeps_the_approved_text_when_the_measured_figures_change(client, ortho):
+    version = approved(ortho)
+    facts_stored(ortho, 20, days=12.0)
+    before = page_of(client, ortho)
+    assert APPROVED in before and f'data-content-version="{version.pk}"' in before
+    assert "12 days" in before and "20 referrals" in before
+
+    facts_stored(ortho, 21, days=40.0)  # more referrals, a longer wait
+    cache.clear()  # as five minutes later
+    after = page_of(client, ortho)
+    assert "40 days" in after and "41 referrals" in after and "12 days" not in after
+    assert APPROVED in after and f'data-content-version="{version.pk}"' in after
+    assert ContentVersion.objects.get().state == ContentState.APPROVED  # nothing to approve again
+
+
+def test_it_says_plainly_when_waits_are_longer_than_the_target(client, ortho):
+    facts_stored(ortho, 20, days=30.0)  # at the 30-day target: no notice
+    assert "longer than our target" not in page_of(client, ortho)
+
+    facts_stored(ortho, 21, days=45.0)
+    cache.clear()
+    page = page_of(client, ortho)
+    assert (
+        "Waits are currently longer than our target. Over the last 90 days, routine patients "
+        "waited a median of 45 days from referral to appointment (41 referrals); our target is "
+        "30 days."
+    ) in page
+
+
+def test_it_prints_one_decimal_when_the_rounded_wait_would_read_as_the_target(client, ortho):
+    facts_stored(ortho, 20, days=30.2)
+    page = page_of(client, ortho)
+    assert "median of 30.2 days" in page and "our target is 30 days" in page
+
+
+def test_it_prints_a_one_page_service_sheet_with_the_figures(client, ortho):
+    approved(ortho, APPROVED + "\n\n" + "A long approved paragraph. " * 150)
+    facts_stored(ortho, 20, days=45.0)
+    pages, text = pdf_text(client, "refer_sheet", ortho)
+    assert pages == 1
+    flat = " ".join(text.split())
+    assert "45 days" in flat and "20 referrals" in flat and "3.0 business hours" in flat
+    assert "Waits are currently longer than our target" in flat
+    assert "Our knee clinic sees adults" in flat
+    assert "Adults with knee or hip pain" in flat and "Clinical notes (required)" in flat
+    assert f"/refer/{ortho.code}/new/" in flat and "555-010-3311" in flat
+
+
+def test_it_prints_a_referral_packet_with_a_fax_cover_sheet(client, ortho):
+    facts_stored(ortho, 5, days=12.0)
+    pages, text = pdf_text(client, "refer_packet", ortho)
+    flat = " ".join(text.split())
+    assert pages >= 3
+    assert "Referral packet: Orthopedics" in flat and "Not enough data" in flat
+    assert "5 referrals" in flat and "Acute fractures" in flat and "Imaging (required)" in flat
+    assert "Fax cover sheet: referral to Orthopedics" in flat and "Referring clinician" in flat
+    assert "Number of pages" in flat and "Urgent" in flat
+
+
+def test_it_prefers_an_approved_service_sheet_text_in_the_pdfs(client, ortho):
+    approved(ortho, "Words for the web page.")
+    approved(ortho, "Words for the printed sheet.", kind=ContentKind.SERVICE_SHEET)
+    assert "Words for the web page." in page_of(client, ortho)
+    _, text = pdf_text(client, "refer_sheet", ortho)
+    assert "Words for the printed sheet." in text and "web page" not in text
+
+
+def test_it_lists_every_line_with_its_figures_in_a_few_queries(
+    client, ortho, django_assert_max_num_queries
+):
+    for n in range(3):
+        factories.service_line(code=f"line-{n}", name=f"Line {n}")
+    facts_stored(ortho, 20, days=45.0)
+    with django_assert_max_num_queries(4):  # lines, targets, facts; then the cache
+        index = client.get(reverse("refer")).content.decode()
+    assert "Orthopedics" in index and "Line 2" in index
+    assert "45 days" in index and "Longer than our target at present" in index
+    with django_assert_max_num_queries(2):
+        client.get(reverse("refer"))
+
+
+def test_it_shows_no_patient_anywhere(client, ortho):
+    facts_stored(ortho, 20, days=12.0)
+    names = [r.patient.last_name for r in ortho.referrals.select_related("patient")]
+    assert names
+    everything = page_of(client, ortho) + client.get(reverse("refer")).content.decode()
+    everything += pdf_text(client, "refer_sheet", ortho)[1]
+    everything += pdf_text(client, "refer_packet", ortho)[1]
+    assert not any(name in everything for name in names)
+
+
+def test_it_answers_404_for_an_unknown_or_closed_line(client, ortho):
+    ortho.active = False
+    ortho.save()
+    for name in ("refer_line", "refer_sheet", "refer_packet"):
+        assert client.get(reverse(name, args=[ortho.code])).status_code == 404
