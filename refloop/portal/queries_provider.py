@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from refloop.analytics.charts.layout import number_text
 from refloop.analytics.turnaround import LineTurnaround, line_turnaround, turnaround_all
-from refloop.content.enums import ContentKind
+from refloop.content.enums import ContentKind, ContentState
 from refloop.content.models import ContentItem, ContentVersion
 from refloop.content.queries import content_usable
 from refloop.directory.enums import Priority, TargetKind
@@ -212,3 +212,43 @@ def _whole_days(amount: int) -> str:
 
 def _number(amount: int) -> str:
     return f"{amount:,}"
+
+
+@dataclass(frozen=True)
+class PageStatus:
+    """A line's provider page as staff see it: its figures, whether access is held, and which
+    approved text it shows (None: facts only)."""
+
+    row: IndexRow
+    turnaround: LineTurnaround
+    approved: ContentVersion | None
+
+
+def provider_pages_status() -> list[PageStatus]:
+    """Every active line's provider page status in three queries (lines, approved versions, and
+    the turnaround unless cached). The text chosen is the page's: the newest usable version of
+    the newest provider_page item (ContentVersion.usable_on, as content_usable)."""
+    rows = provider_index()
+    today = timezone.localdate()
+    versions = (
+        ContentVersion.objects.filter(
+            item__kind=ContentKind.PROVIDER_PAGE,
+            item__service_line__in=[row.line.pk for row in rows],
+            state=ContentState.APPROVED,
+        )
+        .select_related("item")
+        .order_by("-item_id", "-number")
+    )
+    shown: dict[int, ContentVersion] = {}
+    for version in versions:
+        if version.usable_on(today):
+            shown.setdefault(version.item.service_line_id, version)
+    table = turnaround_all()
+    return [
+        PageStatus(
+            row,
+            table.get(row.line.name) or line_turnaround(service_line=row.line),
+            shown.get(row.line.pk),
+        )
+        for row in rows
+    ]

@@ -16,6 +16,7 @@ from refloop.content.models import ContentItem, ContentVersion
 from refloop.directory.enums import DocumentKind
 from tests import factories
 from tests.analytics.stored_facts import facts_stored
+from tests.web.helpers import sign_in
 
 APPROVED = (
     "Our knee clinic sees adults with joint pain. Referrals are read by an orthopedic surgeon."
@@ -196,3 +197,35 @@ def test_it_answers_404_for_an_unknown_or_closed_line(client, ortho):
     ortho.save()
     for name in ("refer_line", "refer_sheet", "refer_packet"):
         assert client.get(reverse(name, args=[ortho.code])).status_code == 404
+
+
+# The staff list of provider pages -------------------------------------------------------------
+
+
+def test_it_lists_the_provider_pages_for_a_liaison_without_any_patient(
+    client, ortho, liaison, django_assert_max_num_queries
+):
+    other = factories.service_line(code="cardiology", name="Cardiology")
+    version = approved(ortho)
+    facts_stored(ortho, 20, days=45.0)
+    facts_stored(other, 3, days=5.0)
+    for n in range(4):  # more lines, each with approved text: no more queries
+        approved(factories.service_line(code=f"line-{n}", name=f"Line {n}"))
+    sign_in(client, liaison)
+    client.get(reverse("provider_pages"))  # the turnaround into the cache, once
+    # Session, user, groups, device, permissions (2), nav (2), session save (3); the list: 2.
+    with django_assert_max_num_queries(13):
+        page = client.get(reverse("provider_pages")).content.decode()
+    assert reverse("refer_line", args=[ortho.code]) in page
+    assert "45 days" in page and "Over target: page says so, campaigns held" in page
+    assert f"Orthopedics page, version {version.number}" in page
+    assert "Not judged (not enough data or no target)" in page  # Cardiology's 3 referrals
+    assert "None: the page shows the facts only" in page
+    names = [r.patient.last_name for r in ortho.referrals.select_related("patient")]
+    assert names and not any(name in page for name in names)
+
+
+def test_it_keeps_the_staff_list_from_people_without_the_aggregates(client, ortho, intake):
+    assert client.get(reverse("provider_pages")).status_code == 302  # to sign in
+    sign_in(client, intake)
+    assert client.get(reverse("provider_pages")).status_code == 403
