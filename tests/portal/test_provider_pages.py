@@ -229,3 +229,18 @@ def test_it_keeps_the_staff_list_from_people_without_the_aggregates(client, orth
     assert client.get(reverse("provider_pages")).status_code == 302  # to sign in
     sign_in(client, intake)
     assert client.get(reverse("provider_pages")).status_code == 403
+
+
+def test_it_prints_the_approved_text_as_text_never_as_markup(client, ortho):
+    approved(ortho, 'Call us <script>alert("x")</script> any time.')
+    page = page_of(client, ortho)
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+
+
+def test_it_reads_a_provider_page_in_a_few_queries(client, ortho, django_assert_max_num_queries):
+    approved(ortho)
+    facts_stored(ortho, 20, days=12.0)
+    page_of(client, ortho)  # the turnaround into the cache
+    # line, checklist, content item, its usable version, urgent targets
+    with django_assert_max_num_queries(5):
+        page_of(client, ortho)
