@@ -1,7 +1,11 @@
 """A service line's service sheet (one page) and referral packet (cover, criteria, required
 records, how to refer, a fax cover sheet to fill in) as real PDFs (reportlab), printed from the
-same ProviderPage as the public page (portal.queries_provider), so the three say the same: the
-approved text as approved, the measured turnaround beside it.
+same ProviderPage as the public page (portal.queries_provider), so the three say the same.
+
+The sheet carries the approved text (a service sheet's, else the provider page's) as approved,
+the measured turnaround beside it, and the fact sections the text does not hold. The packet is
+a referral kit of facts only (criteria, records with boxes to tick, how to refer, the fax
+cover), so it needs no approval of its own and never goes stale with an expired text.
 
 Layout follows core/pdf.py's letters (the practice's letterhead, a title, sections). The PDFs
 carry no patient or referral data; their metadata names the line and the kind of document."""
@@ -9,6 +13,7 @@ carry no patient or referral data; their metadata names the line and the kind of
 from __future__ import annotations
 
 import io
+import re
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -37,6 +42,10 @@ WIDTH = LETTER[0] - 2 * MARGIN
 HEIGHT = LETTER[1] - 2 * MARGIN
 GRID, WASH, HELD = "#c9d1db", "#eef1f5", "#b34700"
 BOX = 0.16 * inch  # a check box to tick by hand
+# The markup content.preview understands in an approved text.
+HEADING = re.compile(r"^#{1,3}\s+")
+ITEM = re.compile(r"^[-*]\s+")
+BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 
 
 def _styles():
@@ -62,10 +71,13 @@ def provider_sheet_pdf(*, page: ProviderPage) -> bytes:
     story += _held(page, styles)
     story += _approved(page, styles)
     story += _turnaround(page, styles)
-    story += _criteria(page, styles)
-    story += _records(page, styles, boxes=False)
+    if page.shows("criteria"):
+        story += _criteria(page, styles)
+    if page.shows("records"):
+        story += _records(page, styles, boxes=False)
     story += _how_to_refer(page, styles)
-    story += _urgent(page, styles)
+    if page.shows("urgent"):
+        story += _urgent(page, styles)
     story += _printed(page, styles)
     return _build([KeepInFrame(WIDTH, HEIGHT, story, mode="shrink")], page, "Service sheet")
 
@@ -82,7 +94,7 @@ def provider_packet_pdf(*, page: ProviderPage) -> bytes:
         Spacer(1, 8),
     ]
     cover += _held(page, styles) + _turnaround(page, styles) + _printed(page, styles)
-    criteria = _approved(page, styles) + _criteria(page, styles) + _records(page, styles)
+    criteria = _criteria(page, styles) + _records(page, styles)
     criteria += _how_to_refer(page, styles) + _urgent(page, styles)
     story = [
         KeepInFrame(WIDTH, HEIGHT, cover, mode="shrink"),
@@ -142,10 +154,35 @@ def _held(page: ProviderPage, styles) -> list:
 
 
 def _approved(page: ProviderPage, styles) -> list:
-    """The reviewer's text exactly as approved; nothing when none is usable today."""
+    """The reviewer's text exactly as approved, with the markup the content library previews
+    (content.preview: "# " headings, "- " list items, **bold**); nothing when none is usable."""
     if page.approved is None:
         return []
-    return _paragraphs(page.approved.body, styles["body"])
+    out, lines = [], []
+
+    def flush():
+        if lines:
+            out.append(Paragraph("<br/>".join(lines), styles["body"]))
+            lines.clear()
+
+    for raw in page.approved.body.replace("\r\n", "\n").split("\n"):
+        line = raw.strip()
+        if not line:
+            flush()
+        elif heading := HEADING.match(line):
+            flush()
+            out.append(Paragraph(_inline(line[heading.end() :]), styles["heading"]))
+        elif item := ITEM.match(line):
+            flush()
+            out.append(Paragraph("• " + _inline(line[item.end() :]), styles["body"]))
+        else:
+            lines.append(_inline(line))
+    flush()
+    return out
+
+
+def _inline(text: str) -> str:
+    return BOLD.sub(r"<b>\1</b>", escape(text))
 
 
 def _turnaround(page: ProviderPage, styles) -> list:

@@ -2,9 +2,12 @@
 clinicians, read once so the three say the same.
 
 Two kinds of words on them, kept apart on purpose:
-- the text a compliance reviewer approved: the line's content item of kind provider_page (a
-  service sheet item for the PDFs, when one is approved), its version usable today
-  (content.queries.content_usable). No usable version: no such text at all, only the facts;
+- the text a compliance reviewer approved: the line's content of kind provider_page (for the
+  service sheet, an approved service_sheet first), the version usable today
+  (content.queries.line_content: approved and unexpired). No usable version: no such text at
+  all, only the facts. An approved text stands in for the fact sections its kind is written to
+  hold (COVERS: a provider page's text says whom we see, what to send and the urgent pathway; a
+  service sheet's says whom we see), so the page does not say them twice;
 - the facts, which need no approval: the line's criteria, required records and contacts from the
   directory, and its turnaround as measured by analytics.turnaround. The measured figures change
   with the referrals and are printed beside the approved text, never inside it, so a change in
@@ -21,13 +24,19 @@ from django.utils import timezone
 
 from refloop.analytics.charts.layout import number_text
 from refloop.analytics.turnaround import LineTurnaround, line_turnaround, turnaround_all
-from refloop.content.enums import ContentKind, ContentState
-from refloop.content.models import ContentItem, ContentVersion
-from refloop.content.queries import content_usable
+from refloop.content.enums import ContentKind
+from refloop.content.models import ContentVersion
+from refloop.content.preview import body_html
+from refloop.content.queries import content_usable_versions, line_content
 from refloop.directory.enums import Priority, TargetKind
 from refloop.directory.models import ChecklistTemplateItem, ResponseTarget, ServiceLine
 
 NOT_ENOUGH = "Not enough data"
+# The fact sections an approved text of each kind is written to hold (see the docstring).
+COVERS = {
+    ContentKind.PROVIDER_PAGE: frozenset({"criteria", "records", "urgent"}),
+    ContentKind.SERVICE_SHEET: frozenset({"criteria"}),
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,30 @@ class ProviderPage:
     held_text: str  # the honest notice when waits exceed the target, else ""
     urgent_text: str  # the urgent pathway
 
+    def shows(self, section: str) -> bool:
+        """Whether the fact section ("criteria", "records", "urgent") is printed: always without
+        approved text, else unless the approved text's kind holds it."""
+        if self.approved is None:
+            return True
+        return section not in COVERS.get(self.approved.item.kind, frozenset())
+
+    @property
+    def approved_html(self) -> str:
+        """The approved text as the content library previews it (escaped; headings, lists)."""
+        return body_html(self.approved.body) if self.approved else ""
+
+    @property
+    def show_criteria(self) -> bool:
+        return self.shows("criteria")
+
+    @property
+    def show_records(self) -> bool:
+        return self.shows("records")
+
+    @property
+    def show_urgent(self) -> bool:
+        return self.shows("urgent")
+
     @property
     def figures(self) -> tuple[Measured, Measured]:
         return (self.acknowledgement, self.appointment)
@@ -74,13 +107,11 @@ class ProviderPage:
 def provider_approved_text(
     *, service_line: ServiceLine, kinds: tuple[str, ...], on: dt.date
 ) -> ContentVersion | None:
-    """The newest usable version of the line's newest item of the first kind that has one."""
+    """The line's usable text of the first of `kinds` that has one (content.line_content)."""
     for kind in kinds:
-        items = ContentItem.objects.filter(service_line=service_line, kind=kind).order_by("-id")
-        for item in items:
-            version = content_usable(item=item, on=on)
-            if version is not None:
-                return version
+        version = line_content(service_line_id=service_line.pk, kind=kind, on=on)
+        if version is not None:
+            return version
     return None
 
 
@@ -225,24 +256,17 @@ class PageStatus:
 
 
 def provider_pages_status() -> list[PageStatus]:
-    """Every active line's provider page status in three queries (lines, approved versions, and
-    the turnaround unless cached). The text chosen is the page's: the newest usable version of
-    the newest provider_page item (ContentVersion.usable_on, as content_usable)."""
+    """Every active line's provider page status in a few queries (lines, usable provider page
+    versions, and the turnaround unless cached). The text chosen per line is the page's own
+    (content.line_content's rule: the most recently approved usable version)."""
     rows = provider_index()
-    today = timezone.localdate()
-    versions = (
-        ContentVersion.objects.filter(
-            item__kind=ContentKind.PROVIDER_PAGE,
-            item__service_line__in=[row.line.pk for row in rows],
-            state=ContentState.APPROVED,
-        )
-        .select_related("item")
-        .order_by("-item_id", "-number")
-    )
+    usable = content_usable_versions(on=timezone.localdate(), kind=ContentKind.PROVIDER_PAGE)
     shown: dict[int, ContentVersion] = {}
-    for version in versions:
-        if version.usable_on(today):
-            shown.setdefault(version.item.service_line_id, version)
+    for version in usable:
+        line_id = version.item.service_line_id
+        current = shown.get(line_id)
+        if current is None or _approved_later(version, current):
+            shown[line_id] = version
     table = turnaround_all()
     return [
         PageStatus(
@@ -252,3 +276,8 @@ def provider_pages_status() -> list[PageStatus]:
         )
         for row in rows
     ]
+
+
+def _approved_later(one: ContentVersion, other: ContentVersion) -> bool:
+    far = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return (one.state_changed_at or far, one.pk) > (other.state_changed_at or far, other.pk)

@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from refloop.content.enums import ContentKind, ContentState
-from refloop.content.models import ContentItem, ContentVersion
+from refloop.content.services import content_create, content_transition
+from refloop.core.roles import Role
 from tests import factories
 from tests.analytics.stored_facts import facts_stored
 
@@ -27,14 +28,19 @@ def cardiology(transactional_db):
     line.acceptance_criteria = "Adults with palpitations or an abnormal ECG."
     line.fax = "555-010-3131"
     line.save()
-    item = ContentItem.objects.create(
-        kind=ContentKind.PROVIDER_PAGE, title="Cardiology page", service_line=line
+    author, reviewer = factories.person(Role.LIAISON), factories.person(Role.COMPLIANCE)
+    version = content_create(
+        kind=ContentKind.PROVIDER_PAGE,
+        title="Cardiology page",
+        service_line=line,
+        body="## Whom we see\n\nOur cardiologists read every referral the day it arrives.",
+        user=author,
     )
-    ContentVersion.objects.create(
-        item=item,
-        number=1,
-        state=ContentState.APPROVED,
-        body="Our cardiologists read every referral the day it arrives.",
+    content_transition(version=version, to=ContentState.IN_REVIEW, user=author)
+    content_transition(
+        version=version,
+        to=ContentState.APPROVED,
+        user=reviewer,
         expires_on=timezone.localdate() + dt.timedelta(days=180),
     )
     facts_stored(line, 24, days=41.0)  # over the 30-day routine target

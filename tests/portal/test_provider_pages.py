@@ -12,7 +12,9 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from refloop.content.enums import ContentKind, ContentState
-from refloop.content.models import ContentItem, ContentVersion
+from refloop.content.models import ContentVersion
+from refloop.content.services import content_create, content_transition
+from refloop.core.roles import Role
 from refloop.directory.enums import DocumentKind
 from tests import factories
 from tests.analytics.stored_facts import facts_stored
@@ -42,18 +44,20 @@ def ortho(db):
     return line
 
 
-def approved(line, body=APPROVED, *, kind=ContentKind.PROVIDER_PAGE, number=1, **fields):
-    item = ContentItem.objects.filter(service_line=line, kind=kind).first()
-    item = item or ContentItem.objects.create(
-        kind=kind, title=f"{line.name} page", service_line=line
+def approved(line, body=APPROVED, *, kind=ContentKind.PROVIDER_PAGE):
+    """A text written by a liaison and approved by a compliance reviewer, through the workflow."""
+    author, reviewer = factories.person(Role.LIAISON), factories.person(Role.COMPLIANCE)
+    version = content_create(
+        kind=kind, title=f"{line.name} {kind}", service_line=line, body=body, user=author
     )
-    values = {
-        "state": ContentState.APPROVED,
-        "expires_on": timezone.localdate() + dt.timedelta(180),
-    }
-    return ContentVersion.objects.create(
-        item=item, number=number, body=body, **{**values, **fields}
+    content_transition(version=version, to=ContentState.IN_REVIEW, user=author)
+    content_transition(
+        version=version,
+        to=ContentState.APPROVED,
+        user=reviewer,
+        expires_on=timezone.localdate() + dt.timedelta(days=180),
     )
+    return version
 
 
 def page_of(client, line) -> str:
@@ -90,15 +94,37 @@ def test_it_says_not_enough_data_below_twenty_referrals(client, ortho):
     assert "12 days" not in page and "3.0 business hours" not in page
 
 
-def test_it_shows_no_text_but_the_facts_without_an_approved_version(client, ortho):
+def test_it_shows_no_text_but_the_facts_without_an_approved_version(client, ortho, liaison):
     other = factories.service_line(code="cardiology", name="Cardiology")
     approved(other, "Cardiology's approved words.")
-    approved(ortho, "Draft words.", state=ContentState.DRAFT)
-    approved(ortho, "Expired words.", number=2, expires_on=timezone.localdate() - dt.timedelta(1))
-    approved(ortho, "E-mail words.", kind=ContentKind.EMAIL)
+    content_create(
+        kind=ContentKind.PROVIDER_PAGE, title="Draft", service_line=ortho, body="Draft words.",
+        user=liaison,
+    )  # fmt: skip
+    lapsed = approved(ortho, "Expired words.")
+    ContentVersion.objects.filter(pk=lapsed.pk).update(
+        expires_on=timezone.localdate() - dt.timedelta(days=1)
+    )
+    approved(ortho, "Brochure words.", kind=ContentKind.BROCHURE)
     page = page_of(client, ortho)
     assert "words." not in page and "data-content-version" not in page
-    assert "Adults with knee or hip pain" in page and "Send a referral online" in page
+    assert "Adults with knee or hip pain" in page and "Clinical notes (required)" in page
+    assert "Urgent referrals" in page and "Send a referral online" in page
+
+
+def test_it_lets_the_approved_text_say_what_it_holds_and_keeps_the_rest(client, ortho):
+    facts_stored(ortho, 20, days=12.0)
+    approved(ortho, "# Knee clinic\n\n## Whom we see\n\n- Adults with **knee** pain")
+    page = page_of(client, ortho)
+    assert (
+        "<h3>Knee clinic</h3>" in page and "<li>Adults with <strong>knee</strong> pain</li>" in page
+    )
+    # A provider page's text holds whom we see, what to send and the urgent pathway ...
+    assert "Adults with knee or hip pain" not in page and "Clinical notes (required)" not in page
+    assert "Urgent referrals" not in page
+    # ... never the facts that change: how to refer and the measured turnaround.
+    assert "Send a referral online" in page and "555-010-3311" in page
+    assert "12 days" in page and "20 referrals" in page
 
 
 def test_it_keeps_the_approved_text_when_the_measured_figures_change(client, ortho):
@@ -113,7 +139,9 @@ def test_it_keeps_the_approved_text_when_the_measured_figures_change(client, ort
     after = page_of(client, ortho)
     assert "40 days" in after and "41 referrals" in after and "12 days" not in after
     assert APPROVED in after and f'data-content-version="{version.pk}"' in after
-    assert ContentVersion.objects.get().state == ContentState.APPROVED  # nothing to approve again
+    version.refresh_from_db()
+    assert version.state == ContentState.APPROVED  # nothing to approve again
+    assert ContentVersion.objects.count() == 1
 
 
 def test_it_says_plainly_when_waits_are_longer_than_the_target(client, ortho):
@@ -137,19 +165,32 @@ def test_it_prints_one_decimal_when_the_rounded_wait_would_read_as_the_target(cl
 
 
 def test_it_prints_a_one_page_service_sheet_with_the_figures(client, ortho):
-    approved(ortho, APPROVED + "\n\n" + "A long approved paragraph. " * 150)
+    long = "A long approved paragraph. " * 150
+    approved(
+        ortho, f"# Knee clinic\n\nOur knee clinic sees adults.\n\n{long}", kind="service_sheet"
+    )
     facts_stored(ortho, 20, days=45.0)
     pages, text = pdf_text(client, "refer_sheet", ortho)
     assert pages == 1
     flat = " ".join(text.split())
     assert "45 days" in flat and "20 referrals" in flat and "3.0 business hours" in flat
     assert "Waits are currently longer than our target" in flat
-    assert "Our knee clinic sees adults" in flat
-    assert "Adults with knee or hip pain" in flat and "Clinical notes (required)" in flat
+    assert "Knee clinic" in flat and "Our knee clinic sees adults" in flat and "# " not in flat
+    # A service sheet's text holds whom we see; the sheet adds the records and urgent pathway.
+    assert "Adults with knee or hip pain" not in flat and "Clinical notes (required)" in flat
+    assert "Urgent referrals" in flat
     assert f"/refer/{ortho.code}/new/" in flat and "555-010-3311" in flat
 
 
+def test_it_prints_the_facts_alone_on_a_sheet_without_approved_text(client, ortho):
+    _, text = pdf_text(client, "refer_sheet", ortho)
+    flat = " ".join(text.split())
+    assert "Adults with knee or hip pain" in flat and "Clinical notes (required)" in flat
+    assert "Not enough data" in flat and "0 referrals" in flat
+
+
 def test_it_prints_a_referral_packet_with_a_fax_cover_sheet(client, ortho):
+    approved(ortho, "Words the packet leaves out.")  # the packet is facts only
     facts_stored(ortho, 5, days=12.0)
     pages, text = pdf_text(client, "refer_packet", ortho)
     flat = " ".join(text.split())
@@ -158,6 +199,7 @@ def test_it_prints_a_referral_packet_with_a_fax_cover_sheet(client, ortho):
     assert "5 referrals" in flat and "Acute fractures" in flat and "Imaging (required)" in flat
     assert "Fax cover sheet: referral to Orthopedics" in flat and "Referring clinician" in flat
     assert "Number of pages" in flat and "Urgent" in flat
+    assert "Words the packet leaves out" not in flat
 
 
 def test_it_prefers_an_approved_service_sheet_text_in_the_pdfs(client, ortho):
@@ -218,7 +260,7 @@ def test_it_lists_the_provider_pages_for_a_liaison_without_any_patient(
         page = client.get(reverse("provider_pages")).content.decode()
     assert reverse("refer_line", args=[ortho.code]) in page
     assert "45 days" in page and "Over target: page says so, campaigns held" in page
-    assert f"Orthopedics page, version {version.number}" in page
+    assert f"{version.item.title}, version {version.number}" in page
     assert "Not judged (not enough data or no target)" in page  # Cardiology's 3 referrals
     assert "None: the page shows the facts only" in page
     names = [r.patient.last_name for r in ortho.referrals.select_related("patient")]
