@@ -263,7 +263,9 @@ def _how_to_refer(page: ProviderPage, styles) -> list:
         ways.append(f"Direct secure e-mail: {line.secure_email}")
     if not (line.fax or line.phone or line.secure_email):
         ways.append(f"Phone: {settings.REFLOOP_PRACTICE_PHONE}")
-    return [_p("How to refer", styles["heading"])] + [_p(f"• {w}", styles["body"]) for w in ways]
+    return [_p("Ways to send a referral", styles["heading"])] + [
+        _p(f"• {w}", styles["body"]) for w in ways
+    ]
 
 
 def _urgent(page: ProviderPage, styles) -> list:
