@@ -259,7 +259,10 @@ def test_it_lists_the_provider_pages_for_a_liaison_without_any_patient(
     with django_assert_max_num_queries(13):
         page = client.get(reverse("provider_pages")).content.decode()
     assert reverse("refer_line", args=[ortho.code]) in page
-    assert "45 days" in page and "Over target: page says so, campaigns held" in page
+    assert (
+        "45 days" in page
+        and "Over target: the page says so; campaigns promoting the line wait for a manager" in page
+    )
     assert f"{version.item.title}, version {version.number}" in page
     assert "Not judged (not enough data or no target)" in page  # Cardiology's 3 referrals
     assert "None: the page shows the facts only" in page
