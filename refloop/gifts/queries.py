@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import DecimalField, Prefetch, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, ExtractYear
 
 from refloop.directory.models import Clinician
 from refloop.gifts.enums import (
@@ -166,12 +166,16 @@ class LedgerRow:
     cure: Cure | None = None
 
 
-def gift_ledger(*, year: int) -> tuple[Decimal | None, list[LedgerRow]]:
+def gift_ledger(
+    *, year: int, clinician_id: int | None = None
+) -> tuple[Decimal | None, list[LedgerRow]]:
     """One row per physician with a share this year: given, approved and planned totals under
     (k), headroom to the limit, excess, flags and the year's cure. Four queries whatever the
     number of physicians."""
     limit = gift_limit_amount(year=year, kind=LimitKind.NON_MONETARY_ANNUAL)
     this_year = Q(item__date__year=year, physician=True)
+    if clinician_id:
+        this_year &= Q(clinician_id=clinician_id)
 
     def summed(**condition):
         return Coalesce(Sum("amount", filter=Q(**condition), **_SUM), Value(ZERO), **_SUM)
@@ -188,9 +192,10 @@ def gift_ledger(*, year: int) -> tuple[Decimal | None, list[LedgerRow]]:
         )
         .order_by("clinician__last_name", "clinician__first_name", "clinician_id")
     )
-    cures = {
-        c.clinician_id: c for c in Cure.objects.filter(year=year).order_by("clinician_id", "id")
-    }
+    cure_rows = Cure.objects.filter(year=year)
+    if clinician_id:
+        cure_rows = cure_rows.filter(clinician_id=clinician_id)
+    cures = {c.clinician_id: c for c in cure_rows.order_by("clinician_id", "id")}
     flags = defaultdict(set)
     for clinician_id, flag in (
         GiftShare.objects.filter(this_year, item__state=GiftState.ACTUAL)
@@ -274,3 +279,80 @@ def gift_log(*, item_id: int | None = None, limit: int = 50) -> list[GiftLogEntr
     if item_id:
         rows = rows.filter(item_id=item_id)
     return list(rows.order_by("-at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class QueueShare:
+    share: GiftShare
+    year_total: Decimal | None  # approved and given before this item (annual limit only)
+    after: Decimal | None
+    limit: Decimal | None
+    over: bool
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    item: GiftItem
+    limit: Decimal | None
+    shares: list[QueueShare]
+
+    @property
+    def blocked(self) -> bool:
+        return self.limit is None or any(s.over for s in self.shares)
+
+
+def gift_approval_queue() -> list[QueueItem]:
+    """Planned items, each physician's share beside where approval would leave their year.
+    Four queries however long the queue: items, shares, limits, the year totals."""
+    items = list(approval_queue())
+    years = {i.date.year for i in items}
+    limits = {(row.year, row.kind): row.amount for row in GiftLimit.objects.filter(year__in=years)}
+    physician_ids = {s.clinician_id for i in items for s in i.shares.all() if s.physician}
+    totals = _committed_by_year(clinician_ids=physician_ids, years=years)
+    queue = []
+    for item in items:
+        limit = limits.get((item.date.year, BASIS_LIMIT[Basis(item.basis)]))
+        rows = []
+        for share in item.shares.all():
+            if not share.physician:
+                rows.append(QueueShare(share, None, None, None, False))
+            elif item.basis == Basis.INCIDENTAL:
+                rows.append(
+                    QueueShare(
+                        share, None, None, limit, limit is not None and share.amount >= limit
+                    )
+                )
+            else:
+                before = totals.get((share.clinician_id, item.date.year), ZERO)
+                after = before + share.amount
+                rows.append(QueueShare(share, before, after, limit, bool(limit and after > limit)))
+        queue.append(QueueItem(item, limit, rows))
+    return queue
+
+
+def _committed_by_year(
+    *, clinician_ids: set[int], years: set[int]
+) -> dict[tuple[int, int], Decimal]:
+    if not clinician_ids:
+        return {}
+    totals: dict[tuple[int, int], Decimal] = defaultdict(lambda: ZERO)
+    rows = (
+        GiftShare.objects.filter(
+            clinician_id__in=clinician_ids,
+            physician=True,
+            item__basis=Basis.NON_MONETARY,
+            item__state__in=COMMITTED_STATES,
+            item__date__year__in=years,
+        )
+        .annotate(year=ExtractYear("item__date"))
+        .values_list("clinician_id", "year")
+        .annotate(total=Sum("amount", **_SUM))
+        .order_by()
+    )
+    for clinician_id, year, total in rows:
+        totals[(clinician_id, year)] += total
+    for clinician_id, year, excess in Cure.objects.filter(
+        clinician_id__in=clinician_ids, year__in=years, state=CureState.REPAID
+    ).values_list("clinician_id", "year", "excess"):
+        totals[(clinician_id, year)] -= excess
+    return dict(totals)
