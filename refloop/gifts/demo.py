@@ -37,6 +37,7 @@ STAFF = ("Referral coordinator", "Office manager", "Front desk lead", "Practice 
 PER_HEAD_CENTS = (1450, 2300)  # a sandwich lunch to a hot buffet, per head
 NEAR_HEADROOM = Decimal("18.50")  # what the physician close to the limit has left
 OVER_BY = Decimal("42.00")  # the cured excess
+TEXTBOOK = Decimal("145.00")
 
 
 def gifts_demo_load(*, users: dict, now: dt.datetime, rng: random.Random) -> None:
@@ -69,11 +70,20 @@ def gifts_demo_load(*, users: dict, now: dt.datetime, rng: random.Random) -> Non
         except DomainError as error:  # an outreach activity with no physician, say
             log.info("gifts demo: lunch on %s skipped (%s)", on, error.code)
     near, over = doctors[0], doctors[1]
-    _top_up(
+    _give(
         near,
-        limit - NEAR_HEADROOM,
+        TEXTBOOK,
         "Orthopaedic anatomy reference (textbook)",
-        start,
+        min(start + dt.timedelta(days=40), today),
+        liaison,
+        compliance,
+    )
+    have = physician_year_totals(clinician_ids=[near.pk], year=start.year)[near.pk]
+    _give(
+        near,
+        limit - NEAR_HEADROOM - have,
+        "CME course registration (knee arthroplasty)",
+        min(start + dt.timedelta(days=95), today),
         liaison,
         compliance,
     )
@@ -161,16 +171,15 @@ def _practices(doctors) -> list[list[Clinician]]:
     return merged or [doctors[:2]]
 
 
-def _top_up(doctor, to: Decimal, description, start, liaison, compliance) -> None:
-    """Gifts bringing the doctor to `to` this year: approved, then given."""
-    have = physician_year_totals(clinician_ids=[doctor.pk], year=start.year)[doctor.pk]
-    if to - have <= 0:
+def _give(doctor, amount: Decimal, description, on: dt.date, liaison, compliance) -> None:
+    """A gift to one doctor, planned, approved and given (nothing when the amount is not > 0)."""
+    if amount <= 0:
         return
     item = gift_plan(
         kind=GiftKind.GIFT,
         description=description,
-        on=start + dt.timedelta(days=40),
-        total=to - have,
+        on=on,
+        total=amount,
         user=liaison,
         clinician_ids=[doctor.pk],
     )

@@ -69,7 +69,7 @@ def physician_year_totals(
     for clinician_id, amount in shares.values_list("clinician_id").annotate(
         total=Sum("amount", **_SUM)
     ):
-        totals[clinician_id] += amount
+        totals[clinician_id] += money(str(amount))
     repaid = Cure.objects.filter(
         clinician_id__in=clinician_ids, year=year, state=CureState.REPAID
     ).values_list("clinician_id", "excess")
@@ -207,6 +207,9 @@ def gift_ledger(
     ledger = []
     for row in rows:
         pk = row["clinician_id"]
+        # SQLite sums decimals as floats' text: back to cents.
+        for key in ("given", "approved", "planned", "incidental"):
+            row[key] = money(str(row[key]))
         cure = cures.get(pk)
         repaid = cure.excess if cure and cure.state == CureState.REPAID else ZERO
         total = row["given"] - repaid
@@ -350,7 +353,7 @@ def _committed_by_year(
         .order_by()
     )
     for clinician_id, year, total in rows:
-        totals[(clinician_id, year)] += total
+        totals[(clinician_id, year)] += money(str(total))
     for clinician_id, year, excess in Cure.objects.filter(
         clinician_id__in=clinician_ids, year__in=years, state=CureState.REPAID
     ).values_list("clinician_id", "year", "excess"):

@@ -59,7 +59,7 @@ class GiftForm(forms.Form):
         label="Outreach activity",
     )
     clinicians = ClinicianMultipleField(
-        queryset=Clinician.objects.none(), required=False, label="Clinicians (others present)"
+        queryset=Clinician.objects.none(), required=False, label="Clinicians present"
     )
     others = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -96,6 +96,7 @@ def test_it_records_a_gift_given_and_flags_the_excess(client, liaison, physician
     assert cure.excess == Decimal("15.00")
     page = client.get(reverse("gifts") + f"?year={YEAR}").content.decode()
     assert "Over: cure open" in page and "$15.00" in page
+    assert "$550.00" in page and "$550.00000" not in page  # to the cent on every database
 
 
 def test_compliance_approves_from_the_queue_and_is_told_why_not(
