@@ -226,6 +226,9 @@ def gift_limits(request):
         "limits": queries.gift_limits(),
         "form": form,
         "missing": queries.years_without_limit(years=[this_year - 1, this_year, this_year + 1]),
+        "missing_incidental": queries.years_without_limit(
+            years=[this_year], kind=LimitKind.INCIDENTAL_PER_OCCURRENCE
+        ),
         "kinds": LimitKind,
     }
     if request.method == "POST":
