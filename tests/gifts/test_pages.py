@@ -231,3 +231,25 @@ def test_a_liaisons_gift_pages_show_no_patient(client, liaison, compliance, phys
         ):
             page = client.get(url).content.decode()
             assert "Quillfeather" not in page and referral.patient.first_name not in page
+
+
+def test_a_liaison_records_a_planned_item_as_given_on_the_day(client, liaison, physicians):
+    item = gift_plan(
+        kind="meal",
+        description="Breakfast",
+        on=dt.date(YEAR, 4, 1),
+        total="40",
+        user=liaison,
+        clinician_ids=[physicians[1].pk],
+    )
+    sign_in(client, liaison)
+    assert (
+        'name="on" value="2026-04-01"'
+        in client.get(reverse("gift_item", args=[item.pk])).content.decode()
+    )
+    bad = client.post(reverse("gift_given", args=[item.pk]), {"on": "April"})
+    assert bad.status_code == 400 and "is not a date" in bad.content.decode()
+    response = client.post(reverse("gift_given", args=[item.pk]), {"on": f"{YEAR}-04-03"})
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert (item.state, item.date) == (GiftState.ACTUAL, dt.date(YEAR, 4, 3))

@@ -7,6 +7,8 @@ refloop.gifts.services, whose DomainError is shown on the page it came from."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -173,7 +175,12 @@ def gift_approve(request, item_id: int):
 @requires("do_outreach")
 def gift_given(request, item_id: int):
     item = get_object_or_404(GiftItem, pk=item_id)
-    services.gift_record_actual(item=item, user=request.user)
+    raw = request.POST.get("on", "")
+    try:
+        on = dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise DomainError(f"'{raw[:20]}' is not a date: give the day it was given.") from None
+    services.gift_record_actual(item=item, user=request.user, on=on)
     messages.success(request, "Recorded as given.")
     return redirect("gift_item", item_id=item.pk)
 
