@@ -42,7 +42,11 @@ How the ledger reads the rules (stated so that a reviewer can check them):
 - Excess: the part of the year total over the limit. A cure covers it when the year's excess is
   no more than half the limit and no cure for that physician was opened (and not failed) in the
   three years before the excess was received. Its due date is the earlier of 180 days after
-  receipt and 31 December of that year. Excess under (m) has no cure: it is flagged for review.
+  receipt and 31 December of that year. A further excess the same year while the cure is open
+  joins it (while the whole stays within half the limit) and keeps the first due date, the
+  stricter reading; past half the limit the cure fails. A cure that failed protected nothing
+  and does not use up the physician's once-in-three-years chance (a reading compliance should
+  confirm). Excess under (m) has no cure: it is flagged for review.
 """
 
 from __future__ import annotations

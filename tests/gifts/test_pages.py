@@ -253,3 +253,20 @@ def test_a_liaison_records_a_planned_item_as_given_on_the_day(client, liaison, p
     assert response.status_code == 302
     item.refresh_from_db()
     assert (item.state, item.date) == (GiftState.ACTUAL, dt.date(YEAR, 4, 3))
+
+
+def test_a_physicians_page_reads_in_the_same_queries_for_1_or_30_items(
+    client, liaison, physicians, django_assert_max_num_queries
+):
+    avery = physicians[0]
+    sign_in(client, liaison)
+    url = reverse("gift_physician", args=[avery.pk]) + f"?year={YEAR}"
+    given(liaison, [avery], "10.00", dt.date(YEAR, 1, 2))
+    with django_assert_max_num_queries(20) as one:
+        page = client.get(url).content.decode()
+    assert "$10.00" in page
+    for day in range(1, 30):
+        given(liaison, [avery, physicians[1]], "20.00", dt.date(YEAR, 2, day % 28 + 1))
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client.get(url).content.decode()
+    assert page.count("Lunch-and-learn") == 30
