@@ -53,7 +53,10 @@ def campaign_send(*, campaign_id: int, now: dt.datetime | None = None) -> int:
         return 0
     connection = get_connection()
     try:
-        connection.open()
+        try:
+            connection.open()
+        except (smtplib.SMTPException, OSError) as error:
+            raise MailServerDown from error
         while True:
             ids = list(
                 CampaignRecipient.objects.filter(
@@ -72,6 +75,10 @@ def campaign_send(*, campaign_id: int, now: dt.datetime | None = None) -> int:
                 sent += _recipient_send(recipient_id, campaign, connection, now)
     except MailServerDown:
         log.info("campaign %s: mail server unavailable, will resume", campaign_id)
+        at = timezone.localtime(now or timezone.now())
+        Campaign.objects.filter(pk=campaign_id, state=CampaignState.SENDING).update(
+            state_reason=f"The mail server could not be reached at {at:%H:%M}; trying again."
+        )
         return sent
     finally:
         connection.close()
@@ -107,6 +114,13 @@ def _recipient_send(recipient_id: int, campaign: Campaign, connection, now) -> i
         message.send()
     except smtplib.SMTPRecipientsRefused:
         _record(recipient, RecipientState.FAILED, error="The mail server refused the address.")
+        return 0
+    except smtplib.SMTPDataError as error:
+        if error.smtp_code < 500:
+            _give_back(recipient, f"SMTP {error.smtp_code}")
+            raise MailServerDown from error
+        reason = f"The mail server refused the message (SMTP {error.smtp_code})."
+        _record(recipient, RecipientState.FAILED, error=reason)
         return 0
     except (smtplib.SMTPException, OSError) as error:
         _give_back(recipient, type(error).__name__)

@@ -197,7 +197,7 @@ def _transition(
 ) -> Campaign:
     """Validate the move, write it (only if the state is still the one we read), record it."""
     was = campaign.state
-    if to != was and to not in TRANSITIONS[was]:
+    if to not in TRANSITIONS[was]:
         raise Conflict(
             f"A {CampaignState(was).label.lower()} campaign cannot become "
             f"{CampaignState(to).label.lower()}."
@@ -426,10 +426,13 @@ def campaign_finish(*, campaign_id: int, now: dt.datetime) -> bool:
             details=counts,
             finished_at=now,
             lease_until=None,
+            state_reason="",
         )
     except Conflict:
         return False  # another worker finished it a moment ago
-    summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    summary = ", ".join(
+        f"{counts[state]} {state}" for state in ("sent", "suppressed", "failed") if counts[state]
+    )
     _notify_owner(campaign, f"Campaign “{campaign.name}” sent: {summary or 'nobody'}.", now)
     return True
 
@@ -472,7 +475,7 @@ def _recipients_write(campaign: Campaign) -> int:
                 clinician_id=person.clinician_id,
                 contact_id=person.contact_id,
                 organization_id=person.organization_id,
-                token=secrets.token_urlsafe(32),
+                token=recipient_token(),
                 **_suppressed_fields(email in suppressed),
             )
         )
@@ -480,13 +483,19 @@ def _recipients_write(campaign: Campaign) -> int:
         rows.append(
             CampaignRecipient(
                 campaign=campaign,
-                token=secrets.token_urlsafe(32),
+                token=recipient_token(),
                 **member,
                 **_suppressed_fields(True),
             )
         )
     CampaignRecipient.objects.bulk_create(rows, batch_size=500)
     return len(rows)
+
+
+def recipient_token() -> str:
+    """128 random bits (22 characters): short enough that the List-Unsubscribe and Message-ID
+    headers stay on one line."""
+    return secrets.token_urlsafe(16)
 
 
 def _suppressed_fields(suppressed: bool) -> dict:
