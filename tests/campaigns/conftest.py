@@ -67,9 +67,8 @@ def draft(*, user, target_list, content, **fields) -> Campaign:
     from refloop.campaigns.services import campaign_create
 
     fields.setdefault("scheduled_at", timezone.now() + dt.timedelta(hours=1))
-    return campaign_create(
-        user=user, name="Knee clinic news", target_list=target_list, content_item=content, **fields
-    )
+    fields.setdefault("name", "Knee clinic news")
+    return campaign_create(user=user, target_list=target_list, content_item=content, **fields)
 
 
 def member(target_list, n: int, *, email: str | None = None, segment="declining", staff=True):
