@@ -26,7 +26,7 @@ from django.core.mail import get_connection
 from django.db.models import F
 from django.utils import timezone
 
-from refloop.campaigns.compose import Personal, campaign_compose, campaign_email
+from refloop.campaigns.compose import Personal, campaign_compose, campaign_email, personal_of
 from refloop.campaigns.enums import CampaignState, RecipientState
 from refloop.campaigns.models import Campaign, CampaignRecipient
 from refloop.campaigns.queries import address_suppressed
@@ -130,14 +130,8 @@ def _recipient_send(recipient_id: int, campaign: Campaign, connection, now) -> i
 
 
 def recipient_personal(recipient: CampaignRecipient) -> Personal:
-    """The personal fields: a clinician's own names; office staff's name as the list has it."""
-    clinician = recipient.clinician
-    if clinician is not None:
-        first, last = clinician.first_name, clinician.last_name
-    else:
-        first, _, last = recipient.name.partition(" ")
     practice = recipient.organization.name if recipient.organization_id else ""
-    return Personal(first_name=first, last_name=last, name=recipient.name, practice=practice)
+    return personal_of(name=recipient.name, clinician=recipient.clinician, practice=practice)
 
 
 def _record(recipient: CampaignRecipient, state: str, *, error: str = "", **times) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Q
 
 from refloop.campaigns.enums import HoldDecision
 from refloop.content.enums import ContentKind
 from refloop.content.models import ContentItem
 from refloop.directory.models import ServiceLine
 from refloop.relations.models import TargetList
+from refloop.relations.queries import lists_visible
 from refloop.web.forms import DATETIME_INPUT
 
 
@@ -40,9 +40,7 @@ class CampaignForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["target_list"].queryset = TargetList.objects.filter(
-            Q(owner=user) | Q(shared=True)
-        ).order_by("name", "id")
+        self.fields["target_list"].queryset = lists_visible(user=user)
 
     def values(self) -> dict:
         return dict(self.cleaned_data)

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from refloop.campaigns.compose import Personal, campaign_compose, tracking_on
+from refloop.campaigns.compose import Personal, campaign_compose, personal_of, tracking_on
 from refloop.campaigns.enums import EDITABLE_STATES, CampaignState
 from refloop.campaigns.queries import (
     campaign_counts,
@@ -32,7 +32,7 @@ from refloop.campaigns.services import (
     content_version_for,
 )
 from refloop.core.errors import DomainError
-from refloop.directory.models import Organization
+from refloop.directory.models import Clinician, Organization
 from refloop.web.errors import domain_error_render
 from refloop.web.forms_campaigns import CampaignForm, HoldDecisionForm
 from refloop.web.views import requires
@@ -166,23 +166,15 @@ def _with_version(campaign, version):
 
 def _personal(person) -> Personal:
     if person is None:
-        return Personal(first_name="", last_name="", name="", practice="")
-    first, _, last = person.name.partition(" ")
+        return personal_of(name="")
+    clinician = None
     if person.clinician_id is not None:
-        from refloop.directory.models import Clinician
-
         clinician = Clinician.objects.filter(pk=person.clinician_id).first()
-        if clinician is not None:
-            first, last = clinician.first_name, clinician.last_name
     practice = ""
     if person.organization_id is not None:
-        practice = (
-            Organization.objects.filter(pk=person.organization_id)
-            .values_list("name", flat=True)
-            .first()
-            or ""
-        )
-    return Personal(first_name=first, last_name=last, name=person.name, practice=practice)
+        organization = Organization.objects.filter(pk=person.organization_id)
+        practice = organization.values_list("name", flat=True).first() or ""
+    return personal_of(name=person.name, clinician=clinician, practice=practice)
 
 
 def _act(request, campaign_id: int, action, done: str):
