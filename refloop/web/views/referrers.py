@@ -23,7 +23,7 @@ from refloop.analytics import charts
 from refloop.analytics.metrics.stats import wilson
 from refloop.core.errors import DomainError, NotAllowed
 from refloop.directory.models import Clinician, ClinicianRole, Organization
-from refloop.relations.models import OfficeContact, ReferrerStanding, TargetList
+from refloop.relations.models import OfficeContact, ReferrerStanding, TargetList, Territory
 from refloop.relations.queries import (
     Criteria,
     lists_visible,
@@ -180,7 +180,8 @@ def _criteria_text(criteria: Criteria) -> list[str]:
     if criteria.mine:
         parts.append("my territories")
     if criteria.territory_id:
-        parts.append(f"territory #{criteria.territory_id}")
+        territory = Territory.objects.filter(pk=criteria.territory_id).first()
+        parts.append(f"territory {territory.name if territory else '(removed)'}")
     if criteria.specialty:
         parts.append(f"specialty: {criteria.specialty}")
     if criteria.min_total:
