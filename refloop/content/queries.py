@@ -116,3 +116,29 @@ def content_expiring(*, on: dt.date, within_days: int) -> QuerySet[ContentVersio
         & Q(expires_on__gte=on, expires_on__lte=on + dt.timedelta(days=within_days))
         & Q(expiry_alerted_at__isnull=True)
     )
+
+
+def content_usable_versions(*, on: dt.date, kind: str = "") -> QuerySet[ContentVersion]:
+    """Every version usable on `on` (approved, unexpired), newest approval first: what a campaign
+    or a visit may pick from. An item has one approved version at a time (approving a new one
+    retires the old), so this is one per item."""
+    versions = ContentVersion.objects.filter(state=ContentState.APPROVED, expires_on__gte=on)
+    if kind:
+        versions = versions.filter(item__kind=kind)
+    return versions.select_related("item", "item__service_line").order_by("item__title", "item_id")
+
+
+def line_content(*, service_line_id: int, kind: str, on: dt.date) -> ContentVersion | None:
+    """The usable text of a kind for a service line (say its provider page), the most recently
+    approved if several items qualify; None when nothing is approved and unexpired."""
+    return (
+        ContentVersion.objects.filter(
+            item__service_line_id=service_line_id,
+            item__kind=kind,
+            state=ContentState.APPROVED,
+            expires_on__gte=on,
+        )
+        .select_related("item")
+        .order_by("-state_changed_at", "-id")
+        .first()
+    )

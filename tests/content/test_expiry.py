@@ -6,10 +6,16 @@ import datetime as dt
 from django.utils import timezone
 
 from refloop.alerts.models import Alert
-from refloop.content.enums import ContentState
+from refloop.content.enums import ContentKind, ContentState
 from refloop.content.jobs import content_expiry
 from refloop.content.models import ContentVersion
-from refloop.content.queries import EXPIRED, content_library, content_usable
+from refloop.content.queries import (
+    EXPIRED,
+    content_library,
+    content_usable,
+    content_usable_versions,
+    line_content,
+)
 from tests.content.conftest import in_days
 
 
@@ -49,3 +55,16 @@ def test_it_stops_expired_content_being_usable_and_lists_it_as_expired(approved)
     assert content_usable(item=approved.item, on=today) is None
     assert list(content_library(on=today, state=EXPIRED)) == [approved.item]
     assert list(content_library(on=today, state=ContentState.APPROVED)) == []
+
+
+def test_it_finds_a_lines_usable_text_and_every_usable_version(approved, line):
+    today = timezone.localdate()
+    kind = ContentKind.SERVICE_SHEET
+    assert line_content(service_line_id=line.pk, kind=kind, on=today) == approved
+    assert line_content(service_line_id=line.pk, kind=ContentKind.EMAIL, on=today) is None
+    assert list(content_usable_versions(on=today)) == [approved]
+    assert list(content_usable_versions(on=today, kind=ContentKind.EMAIL)) == []
+
+    _expires(approved, -1)
+    assert line_content(service_line_id=line.pk, kind=kind, on=today) is None
+    assert list(content_usable_versions(on=today)) == []
