@@ -144,7 +144,7 @@ def line_access_held(*, service_line) -> bool:
 
 
 def turnaround_all() -> dict[str, LineTurnaround]:
-    """Every active line's current turnaround by line name (the cached table)."""
+    """Every line's current turnaround by line name (the cached table)."""
     return _current()
 
 
@@ -165,7 +165,9 @@ def _computed(as_of: dt.datetime, *, lines=None) -> dict[str, LineTurnaround]:
 
 def _targets(lines=None) -> dict[str, int | None]:
     """Line name -> routine appointment target (days), None for a line without one."""
-    chosen = lines if lines is not None else ServiceLine.objects.filter(active=True)
+    # Every line, inactive ones too: a campaign may still name a line that stopped taking
+    # referrals, and its figures are judged against its own target.
+    chosen = lines if lines is not None else ServiceLine.objects.only("id", "name")
     names = {line.pk: line.name for line in chosen}
     targets = dict.fromkeys(names.values())
     rows = ResponseTarget.objects.filter(

@@ -8,14 +8,13 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from refloop.analytics import turnaround as ta
-from refloop.analytics.models import ReferralFact
 from refloop.analytics.turnaround import line_access_held, line_turnaround, turnaround_by_line
 from refloop.directory.models import ResponseTarget
 from tests import factories
 from tests.analytics.factories import NEW_YORK, at, facts
+from tests.analytics.stored_facts import HOUR, facts_stored
 
 AS_OF = at("2025-06-11 15:00")  # the window is 2025-03-14 .. 2025-06-11, New York days
-HOUR = 3600
 
 
 def booked(n: int, *, days=10.0, line="Cardiology", received="2025-05-01 10:00", **extra):
@@ -115,28 +114,6 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def facts_stored(line, n: int, *, days: float, received_at: dt.datetime | None = None):
-    """n referrals of the line with their fact rows written as the fact builder would."""
-    received_at = received_at or timezone.now() - dt.timedelta(days=20)
-    clinician = factories.referrer()
-    for _ in range(n):
-        referral = factories.referral(line=line, clinician=clinician)
-        ReferralFact.objects.update_or_create(
-            referral=referral,
-            defaults={
-                "service_line": line.name,
-                "priority": "routine",
-                "received_at": received_at,
-                "acknowledged_at": received_at + dt.timedelta(hours=1),
-                "acknowledged_gross": 3 * HOUR,
-                "acknowledged_net": 3 * HOUR,
-                "appointment_at": received_at + dt.timedelta(days=days),
-                "days_to_appointment": days,
-                "built_at": timezone.now(),
-            },
-        )
 
 
 @pytest.mark.django_db
