@@ -10,8 +10,9 @@ CAN-SPAM, as Refloop does it:
 - An unsubscribe link, and List-Unsubscribe + List-Unsubscribe-Post headers (RFC 8058 one-click)
   pointing at the same page, which honours the request at once.
 
-Personal fields are written `{field}` (the content library uses the same style); a field we do not
-know is refused when the campaign is scheduled, naming it, never sent as typed.
+Personal fields are the content library's (content.enums.PERSONALISATION_FIELDS), written
+`{first_name}`; a field we do not know is refused when the campaign is scheduled, naming it, never
+sent as typed.
 """
 
 from __future__ import annotations
@@ -19,19 +20,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.utils import formataddr
+from string import Formatter
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils.html import escape
 
-FIELDS = {
-    "first_name": "The recipient's first name",
-    "last_name": "The recipient's last name",
-    "name": "The recipient's full name",
-    "practice": "The recipient's practice",
-}
-FIELD = re.compile(r"\{([^{}\s]*)\}")
+from refloop.content.enums import PERSONALISATION_FIELDS
+
+# The fields are the content library's, declared once there (content.enums), written as
+# str.format writes them: `{first_name}`, a literal brace doubled (`{{`).
+FIELDS = PERSONALISATION_FIELDS
 LINK = re.compile(r"https?://[^\s<>\"')]+")
 ADVERTISEMENT = "Advertisement from {practice}."
 # Someone on a list with no name on file is greeted this way rather than with a blank.
@@ -43,39 +43,50 @@ class Personal:
     first_name: str
     last_name: str
     name: str
-    practice: str
+    practice_name: str = ""
+    liaison_name: str = ""
+    service_line: str = ""
 
     def values(self) -> dict[str, str]:
         return {
             "first_name": self.first_name or NO_NAME,
             "last_name": self.last_name,
             "name": self.name or NO_NAME,
-            "practice": self.practice,
+            "practice_name": self.practice_name,
+            "liaison_name": self.liaison_name,
+            "service_line": self.service_line,
         }
 
 
-def personal_of(*, name: str, clinician=None, practice: str = "") -> Personal:
+def personal_of(*, name: str, clinician=None, **fields: str) -> Personal:
     """The personal fields of one recipient: a clinician's own names; office staff's name as
     the list has it (first word, the rest)."""
     if clinician is not None:
         first, last = clinician.first_name, clinician.last_name
     else:
         first, _, last = name.partition(" ")
-    return Personal(first_name=first, last_name=last, name=name, practice=practice)
+    return Personal(first_name=first, last_name=last, name=name, **fields)
 
 
 def fields_unknown(text: str) -> list[str]:
-    """The `{field}`s in `text` that are not personal fields we can fill, in order of use."""
+    """The fields in `text` we cannot fill, in order of use. ValueError: a lone brace."""
     seen: list[str] = []
-    for match in FIELD.finditer(text):
-        if match.group(1) not in FIELDS and match.group(1) not in seen:
-            seen.append(match.group(1))
+    for _, field, _, _ in Formatter().parse(text):
+        if field is not None and field not in FIELDS and field not in seen:
+            seen.append(field)
     return seen
 
 
 def personalise(text: str, personal: Personal) -> str:
+    """The text with its fields filled (format specs and conversions are ignored: the values
+    are plain text, and no attribute or index of anything is ever looked up)."""
     values = personal.values()
-    return FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+    parts = []
+    for literal, field, _, _ in Formatter().parse(text):
+        parts.append(literal)
+        if field is not None:
+            parts.append(values.get(field, "{" + field + "}"))
+    return "".join(parts)
 
 
 def links_of(body: str) -> list[str]:

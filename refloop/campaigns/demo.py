@@ -1,9 +1,11 @@
 """The demo's campaigns (demo.marketing calls it once referrals and facts are in, after the
-content and relations demos): one campaign sent twelve days ago to a shared target list, with one
-address that unsubscribed afterwards, and one draft ready to send. Both use the demo's approved
-e-mail content; the e-mail goes to the configured backend (a file in var/outbox by default).
+content and relations demos): one campaign sent to a shared target list (one address unsubscribed
+since), and one draft ready to send tomorrow morning. Both use the demo's approved e-mail content;
+the e-mail goes to the configured backend (a file in var/outbox by default).
 
-Everything goes through the services, as a liaison would do it, with the clock set back."""
+The sent one goes out as the demo loads, not in the past: the content library approves its
+e-mail at load time, and nothing may be sent before its approval. Everything goes through the
+services, as a liaison would do it."""
 
 from __future__ import annotations
 
@@ -28,16 +30,14 @@ from refloop.content.queries import content_usable
 from refloop.core.errors import DomainError
 from refloop.core.roles import Role
 from refloop.relations.models import TargetList
+from refloop.relations.queries import target_list_audience
 
 log = logging.getLogger(__name__)
-
-SENT_DAYS_AGO = 12
 
 
 def campaigns_demo_load(*, users: dict, now: dt.datetime, rng: random.Random) -> None:
     liaison = users.get(Role.LIAISON)
-    sent_at = now - dt.timedelta(days=SENT_DAYS_AGO)
-    item = _approved_email(timezone.localdate(sent_at), timezone.localdate(now))
+    item = _approved_email(timezone.localdate(now))
     target_list = _shared_list()
     if liaison is None or item is None or target_list is None:
         log.warning("demo campaigns skipped: no approved e-mail content or shared target list")
@@ -46,7 +46,7 @@ def campaigns_demo_load(*, users: dict, now: dt.datetime, rng: random.Random) ->
         return  # loaded before
     sender = f"{liaison.get_full_name() or liaison.username}, {settings.REFLOOP_PRACTICE_NAME}"
     try:
-        _sent(liaison, item, target_list, sender, sent_at, rng)
+        _sent(liaison, item, target_list, sender, now, rng)
     except DomainError as error:  # an empty list, say: the draft still shows why
         log.warning("demo sent campaign skipped: %s", error.message)
     campaign_create(
@@ -69,7 +69,7 @@ def _sent(liaison, item, target_list, sender, sent_at, rng) -> None:
         sender_name=sender,
         scheduled_at=sent_at,
     )
-    campaign_schedule(campaign=campaign, user=liaison, now=sent_at - dt.timedelta(hours=2))
+    campaign_schedule(campaign=campaign, user=liaison, now=sent_at)
     campaign_start(campaign_id=campaign.pk, now=sent_at)
     campaign_send(campaign_id=campaign.pk, now=sent_at)
     # One office unsubscribed from the link a few days later: later campaigns skip it.
@@ -78,16 +78,20 @@ def _sent(liaison, item, target_list, sender, sent_at, rng) -> None:
         suppression_add(email=rng.choice(recipients), source=f"campaign {campaign.pk}")
 
 
-def _approved_email(*days: dt.date) -> ContentItem | None:
-    """The demo's approved e-mail: usable on every day given (when sent, and today)."""
+def _approved_email(day: dt.date) -> ContentItem | None:
+    """The demo's first approved e-mail usable today."""
     for item in ContentItem.objects.filter(kind=ContentKind.EMAIL).order_by("pk"):
-        if all(content_usable(item=item, on=day) for day in days):
+        if content_usable(item=item, on=day) is not None:
             return item
     return None
 
 
 def _shared_list() -> TargetList | None:
-    return TargetList.objects.filter(shared=True).order_by("pk").first()
+    """The first shared list with someone on it we may write to."""
+    for target_list in TargetList.objects.filter(shared=True).order_by("pk"):
+        if target_list_audience(target_list=target_list):
+            return target_list
+    return None
 
 
 def _next_morning(now: dt.datetime) -> dt.datetime:

@@ -87,3 +87,28 @@ def recipient_by_token(*, token: str) -> CampaignRecipient | None:
         .filter(token=token)
         .first()
     )
+
+
+def liaison_names(*, organization_ids) -> dict[int, str]:
+    """The liaison of each practice's territory, by name ({liaison_name} in e-mails)."""
+    from refloop.relations.models import PracticeAssignment
+
+    rows = PracticeAssignment.objects.filter(
+        organization_id__in=list(organization_ids), territory__liaison__isnull=False
+    ).select_related("territory__liaison")
+    return {
+        row.organization_id: row.territory.liaison.get_full_name()
+        or row.territory.liaison.get_username()
+        for row in rows
+    }
+
+
+def campaign_fields(*, campaign) -> dict[str, str]:
+    """The fields one campaign fills the same for everyone: its content's service line, and the
+    liaison named for a practice in no territory (whoever wrote the campaign)."""
+    author = campaign.created_by
+    line = campaign.content_item.service_line
+    return {
+        "service_line": line.name if line else "",
+        "liaison_name": (author.get_full_name() or author.get_username()) if author else "",
+    }

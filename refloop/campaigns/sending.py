@@ -29,7 +29,7 @@ from django.utils import timezone
 from refloop.campaigns.compose import Personal, campaign_compose, campaign_email, personal_of
 from refloop.campaigns.enums import CampaignState, RecipientState
 from refloop.campaigns.models import Campaign, CampaignRecipient
-from refloop.campaigns.queries import address_suppressed
+from refloop.campaigns.queries import address_suppressed, campaign_fields, liaison_names
 from refloop.campaigns.services import campaign_finish
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,12 @@ class MailServerDown(Exception):
 def campaign_send(*, campaign_id: int, now: dt.datetime | None = None) -> int:
     """Send what is left of the campaign; returns how many messages this call sent."""
     sent = 0
-    campaign = Campaign.objects.select_related("content_version").get(pk=campaign_id)
+    campaign = Campaign.objects.select_related(
+        "content_version", "content_item__service_line", "created_by"
+    ).get(pk=campaign_id)
     if campaign.state != CampaignState.SENDING:
         return 0
+    fields = (campaign_fields(campaign=campaign), {})
     connection = get_connection()
     try:
         try:
@@ -72,7 +75,7 @@ def campaign_send(*, campaign_id: int, now: dt.datetime | None = None) -> int:
             for recipient_id in ids:
                 if not _still_sending(campaign_id):
                     return sent
-                sent += _recipient_send(recipient_id, campaign, connection, now)
+                sent += _recipient_send(recipient_id, campaign, fields, connection, now)
     except MailServerDown:
         log.info("campaign %s: mail server unavailable, will resume", campaign_id)
         at = timezone.localtime(now or timezone.now())
@@ -90,7 +93,7 @@ def _still_sending(campaign_id: int) -> bool:
     return Campaign.objects.filter(pk=campaign_id, state=CampaignState.SENDING).exists()
 
 
-def _recipient_send(recipient_id: int, campaign: Campaign, connection, now) -> int:
+def _recipient_send(recipient_id: int, campaign: Campaign, fields, connection, now) -> int:
     claimed_at = now or timezone.now()
     claimed = CampaignRecipient.objects.filter(
         pk=recipient_id, state=RecipientState.QUEUED, claimed_at__isnull=True
@@ -107,7 +110,7 @@ def _recipient_send(recipient_id: int, campaign: Campaign, connection, now) -> i
         campaign=campaign,
         version=campaign.content_version,
         token=recipient.token,
-        personal=recipient_personal(recipient),
+        personal=recipient_personal(recipient, *fields),
     )
     message = campaign_email(composed=composed, to=recipient.email, connection=connection)
     try:
@@ -129,9 +132,20 @@ def _recipient_send(recipient_id: int, campaign: Campaign, connection, now) -> i
     return 1
 
 
-def recipient_personal(recipient: CampaignRecipient) -> Personal:
-    practice = recipient.organization.name if recipient.organization_id else ""
-    return personal_of(name=recipient.name, clinician=recipient.clinician, practice=practice)
+def recipient_personal(recipient: CampaignRecipient, shared: dict[str, str], liaisons) -> Personal:
+    """`shared`: queries.campaign_fields; `liaisons`: organization id -> liaison name, filled
+    as practices come up."""
+    organization_id = recipient.organization_id
+    if organization_id is not None and organization_id not in liaisons:
+        liaisons.update(liaison_names(organization_ids=[organization_id]))
+        liaisons.setdefault(organization_id, "")
+    return personal_of(
+        name=recipient.name,
+        clinician=recipient.clinician,
+        practice_name=recipient.organization.name if organization_id else "",
+        liaison_name=liaisons.get(organization_id) or shared["liaison_name"],
+        service_line=shared["service_line"],
+    )
 
 
 def _record(recipient: CampaignRecipient, state: str, *, error: str = "", **times) -> None:

@@ -143,7 +143,14 @@ def content_version_for(*, campaign: Campaign, day: dt.date) -> ContentVersion:
     if not version.subject.strip():
         raise DomainError(f"“{item.title}” v{version.number} has no subject.", code="no_subject")
     for part, text in (("subject", version.subject), ("body", version.body)):
-        unknown = fields_unknown(text)
+        try:
+            unknown = fields_unknown(text)
+        except ValueError:
+            raise DomainError(
+                f"The {part} of “{item.title}” v{version.number} has a lone brace: a field is "
+                "written {first_name}, a literal brace doubled.",
+                code="lone_brace",
+            ) from None
         if unknown:
             named = ", ".join("{" + field + "}" for field in unknown)
             raise DomainError(

@@ -13,9 +13,10 @@ from refloop.relations.models import TargetList
 
 BODY = (
     "Dear Dr {last_name},\n\n"
-    "Our knee clinic at {practice} now sees new patients within two weeks.\n"
+    "Our {service_line} clinic for {practice_name} now sees new patients within two weeks.\n"
     "How to refer: https://refloop.example.org/refer/orthopedics/\n\n"
-    "Referral criteria: https://refloop.example.org/refer/orthopedics/#criteria"
+    "Referral criteria: https://refloop.example.org/refer/orthopedics/#criteria\n\n"
+    "Questions? Ask {liaison_name}, your liaison. {{Reply}} any time."
 )
 
 

@@ -2,6 +2,8 @@
 
 from types import SimpleNamespace
 
+import pytest
+
 from refloop.campaigns.compose import (
     Personal,
     campaign_compose,
@@ -12,7 +14,14 @@ from refloop.campaigns.compose import (
 )
 from tests.campaigns.conftest import BODY
 
-PERSON = Personal(first_name="Dana", last_name="Reed", name="Dana Reed", practice="Maple Family")
+PERSON = Personal(
+    first_name="Dana",
+    last_name="Reed",
+    name="Dana Reed, MD",
+    practice_name="Maple Family",
+    liaison_name="Leon Fairbanks",
+    service_line="Orthopedics",
+)
 
 
 def _campaign(tracking=False):
@@ -27,14 +36,19 @@ def _campaign(tracking=False):
 
 
 def test_it_names_unknown_fields_once_in_order():
-    text = "Hi {first_name} {title} of {clinic} and {title} {}"
-    assert fields_unknown(text) == ["title", "clinic", ""]
-    assert fields_unknown(BODY) == []
+    text = "Hi {first_name} {title} of {clinic} and {title} {} {first_name.__class__}"
+    assert fields_unknown(text) == ["title", "clinic", "", "first_name.__class__"]
+    assert fields_unknown(BODY) == []  # the content library's fields, a doubled brace
+    with pytest.raises(ValueError):
+        fields_unknown("A lone { brace")
 
 
 def test_it_fills_personal_fields_and_greets_a_nameless_colleague():
-    assert personalise("Dear {first_name} at {practice}", PERSON) == "Dear Dana at Maple Family"
-    nameless = Personal(first_name="", last_name="", name="", practice="")
+    text = "Dear {first_name} at {practice_name}, {name}: {liaison_name} {{sic}} {first_name!r:>9}"
+    assert personalise(text, PERSON) == (
+        "Dear Dana at Maple Family, Dana Reed, MD: Leon Fairbanks {sic} Dana"
+    )
+    nameless = Personal(first_name="", last_name="", name="")
     assert personalise("Dear {first_name},", nameless) == "Dear Colleague,"
 
 
@@ -51,7 +65,9 @@ def test_it_writes_the_can_spam_parts_into_every_message():
     assert composed.headers["List-Unsubscribe"] == f"<{unsubscribe}>"
     assert composed.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert composed.from_email == '"Jo Lee, Riverside Specialty Care" <outreach@riverside.example>'
-    assert "Dear Dr Reed," in composed.text and "at Maple Family now" in composed.text
+    assert "Dear Dr Reed," in composed.text
+    assert "Our Orthopedics clinic for Maple Family now" in composed.text
+    assert "Ask Leon Fairbanks, your liaison. {Reply} any time." in composed.text
 
 
 def test_it_links_directly_and_adds_no_pixel_without_tracking(settings):

@@ -27,7 +27,7 @@ def test_it_loads_a_sent_campaign_and_a_draft_ready_to_send(
     campaigns_demo_load(users={Role.LIAISON: liaison}, now=now, rng=random.Random(1))
     sent, ready = Campaign.objects.order_by("pk")
     assert sent.state == "sent" and sent.recipients.filter(state="sent").count() == 6
-    assert sent.started_at == now - dt.timedelta(days=12)
+    assert sent.started_at == now
     assert len(list((tmp_path / "outbox").iterdir())) >= 1  # the messages, in files
     assert Suppression.objects.get().source == f"campaign {sent.pk}"
     assert ready.state == "draft" and ready.scheduled_at > now
@@ -36,3 +36,27 @@ def test_it_loads_a_sent_campaign_and_a_draft_ready_to_send(
     # Loading again adds nothing.
     campaigns_demo_load(users={Role.LIAISON: liaison}, now=now, rng=random.Random(1))
     assert Campaign.objects.count() == 2
+
+
+@pytest.fixture
+def demo(db, settings, tmp_path):
+    from refloop.demo.loader import demo_load
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = tmp_path / "outbox"
+    return demo_load(scale=0.004, seed=3)
+
+
+def test_it_sends_the_demo_campaign_on_the_other_demos_content_and_list(demo, client):
+    from django.urls import reverse
+
+    from tests.web.helpers import sign_in
+
+    sent, ready = Campaign.objects.order_by("pk")
+    assert sent.state == "sent" and sent.recipients.filter(state="sent").exists()
+    assert ready.state == "draft"
+    liaison = ready.created_by
+    sign_in(client, liaison)
+    assert client.get(reverse("campaign_preview", args=[ready.pk])).status_code == 200
+    page = client.get(reverse("campaign_detail", args=[sent.pk])).content.decode()
+    assert "<tr><th>Sent</th><td>" in page

@@ -20,6 +20,8 @@ from refloop.campaigns.services import (
     campaign_start,
     suppression_add,
 )
+from refloop.directory.models import Organization
+from refloop.relations.models import PracticeAssignment, Territory
 from tests.campaigns.conftest import draft, member
 from tests.campaigns.smtp_server import LocalSmtp
 
@@ -52,8 +54,12 @@ def states(campaign) -> dict[str, str]:
 
 
 def test_it_sends_a_due_campaign_through_the_scheduler_and_the_task_queue(
-    campaign, liaison, immediate_tasks
+    campaign, liaison, manager, immediate_tasks
 ):
+    # Dr 1's practice is in a territory whose liaison is "manager"; the others are in none.
+    territory = Territory.objects.create(name="North", liaison=manager)
+    practice = Organization.objects.get(clinicians__email="dr1@maple1.example")
+    PracticeAssignment.objects.create(organization=practice, territory=territory)
     assert campaigns_due(timezone.now()) == 0  # an hour early
     assert campaigns_due(timezone.now() + dt.timedelta(hours=1, minutes=1)) == 1
     campaign.refresh_from_db()
@@ -68,7 +74,10 @@ def test_it_sends_a_due_campaign_through_the_scheduler_and_the_task_queue(
     message = next(m for m in mail.outbox if m.to == ["dr1@maple1.example"])
     assert message.subject == "New knee clinic hours"
     assert message.body.startswith("Advertisement from Riverside Specialty Care.\n\nDear Dr ")
-    assert "at Maple Family Practice" in message.body  # {practice}
+    assert "clinic for Maple Family Practice" in message.body  # {practice_name}
+    assert "Ask manager, your liaison." in message.body  # the territory's liaison
+    other = next(m for m in mail.outbox if m.to == ["dr2@maple2.example"])
+    assert "Ask liaison, your liaison." in other.body  # no territory: who wrote the campaign
     token = CampaignRecipient.objects.get(email="dr1@maple1.example").token
     assert message.extra_headers["List-Unsubscribe"] == (
         f"<https://refloop.example.org/m/u/{token}/>"

@@ -17,9 +17,11 @@ from refloop.campaigns.queries import (
     campaign_counts,
     campaign_events,
     campaign_failures,
+    campaign_fields,
     campaign_get,
     campaign_list,
     campaigns_held,
+    liaison_names,
 )
 from refloop.campaigns.services import (
     campaign_audience,
@@ -137,7 +139,7 @@ def campaign_preview(request, campaign_id: int):
     raw = request.GET.get("r", "0")
     index = min(int(raw), max(len(audience) - 1, 0)) if raw.isdigit() else 0
     person = audience[index] if audience else None
-    personal = _personal(person)
+    personal = _personal(campaign, person)
     composed = campaign_compose(
         campaign=_with_version(campaign, version),
         version=version,
@@ -164,17 +166,21 @@ def _with_version(campaign, version):
     return campaign
 
 
-def _personal(person) -> Personal:
+def _personal(campaign, person) -> Personal:
+    shared = campaign_fields(campaign=campaign)
     if person is None:
-        return personal_of(name="")
+        return personal_of(name="", **shared)
     clinician = None
     if person.clinician_id is not None:
         clinician = Clinician.objects.filter(pk=person.clinician_id).first()
-    practice = ""
-    if person.organization_id is not None:
-        organization = Organization.objects.filter(pk=person.organization_id)
-        practice = organization.values_list("name", flat=True).first() or ""
-    return personal_of(name=person.name, clinician=clinician, practice=practice)
+    practice_name = ""
+    organization_id = person.organization_id
+    if organization_id is not None:
+        organization = Organization.objects.filter(pk=organization_id)
+        practice_name = organization.values_list("name", flat=True).first() or ""
+        liaison = liaison_names(organization_ids=[organization_id]).get(organization_id)
+        shared["liaison_name"] = liaison or shared["liaison_name"]
+    return personal_of(name=person.name, clinician=clinician, practice_name=practice_name, **shared)
 
 
 def _act(request, campaign_id: int, action, done: str):
