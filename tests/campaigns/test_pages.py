@@ -176,3 +176,18 @@ def test_it_shows_a_liaison_no_patient(client, liaison, target_list, content, me
         response = client.get(url, follow=True)
         assert response.status_code == 200
         assert b"Quillfeather" not in response.content and b"Alex" not in response.content
+
+
+def test_it_shows_admins_campaigns_and_the_suppression_list_read_only(
+    client, admin_user, liaison, target_list, content
+):
+    from refloop.campaigns.services import suppression_add
+
+    campaign = draft(user=liaison, target_list=target_list, content=content)
+    suppression_add(email="gone@maple.example", source="campaign 1")
+    sign_in(client, admin_user)
+    page = client.get(reverse("admin:campaigns_suppression_changelist"))
+    assert page.status_code == 200 and b"gone@maple.example" in page.content
+    assert client.get(reverse("admin:campaigns_suppression_add")).status_code == 403
+    change = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+    assert change.status_code == 200 and b"Knee clinic news" in change.content

@@ -56,7 +56,9 @@ def campaigns(request):
         "campaigns": rows,
         "states": CampaignState.choices,
         "state": request.GET.get("state", ""),
-        "held_count": sum(1 for c in rows if c.state == CampaignState.HELD),
+        "held_count": campaigns_held().count()
+        if request.user.has_perm("core.decide_access_hold")
+        else 0,
     }
     return render(request, "web/campaigns/list.html", context)
 
