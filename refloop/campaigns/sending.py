@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import smtplib
@@ -30,7 +31,9 @@ from refloop.campaigns.compose import Personal, campaign_compose, campaign_email
 from refloop.campaigns.enums import CampaignState, RecipientState
 from refloop.campaigns.models import Campaign, CampaignRecipient
 from refloop.campaigns.queries import address_suppressed, campaign_fields, liaison_names
-from refloop.campaigns.services import campaign_finish
+from refloop.campaigns.services import campaign_finish, campaign_stop
+from refloop.content.models import ContentVersion
+from refloop.core.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ def campaign_send(*, campaign_id: int, now: dt.datetime | None = None) -> int:
                 .order_by("id")
                 .values_list("pk", flat=True)[:BATCH]
             )
-            if not ids:
+            if not ids or not _content_still_usable(campaign, now):
                 break
             for recipient_id in ids:
                 if not _still_sending(campaign_id):
@@ -87,6 +90,22 @@ def campaign_send(*, campaign_id: int, now: dt.datetime | None = None) -> int:
         connection.close()
     campaign_finish(campaign_id=campaign_id, now=now or timezone.now())
     return sent
+
+
+def _content_still_usable(campaign: Campaign, now) -> bool:
+    """The version being sent must still be approved and unexpired today (checked before each
+    batch: a long send that crosses the expiry, or a version retired midway, stops)."""
+    version = ContentVersion.objects.get(pk=campaign.content_version_id)
+    today = timezone.localdate(now or timezone.now())
+    if version.usable_on(today):
+        return True
+    reason = (
+        f"“{campaign.content_item.title}” v{version.number} is no longer approved and "
+        f"unexpired on {today:%Y-%m-%d}; nothing more is sent."
+    )
+    with contextlib.suppress(Conflict):  # cancelled or stopped by someone else meanwhile
+        campaign_stop(campaign=campaign, reason=reason, now=now or timezone.now())
+    return False
 
 
 def _still_sending(campaign_id: int) -> bool:

@@ -408,6 +408,25 @@ def campaign_start(*, campaign_id: int, now: dt.datetime) -> str:
     return campaign.state
 
 
+def campaign_stop(*, campaign: Campaign, reason: str, now: dt.datetime) -> Campaign:
+    """Sending -> cancelled by Refloop itself (the version being sent was retired or expired
+    midway): what went out stays sent, the rest is not sent, and the reason is kept."""
+    reason = f"Stopped: {reason}"
+    _transition(
+        campaign,
+        to=CampaignState.CANCELLED,
+        action=EventAction.STOPPED,
+        actor=None,
+        now=now,
+        reason=reason,
+        state_reason=reason[:300],
+        finished_at=now,
+        lease_until=None,
+    )
+    _notify_owner(campaign, f"Campaign “{campaign.name}” stopped. {reason}", now)
+    return campaign
+
+
 def campaign_send_queue(*, campaign_id: int) -> None:
     from refloop.campaigns.tasks import campaign_send_task
 

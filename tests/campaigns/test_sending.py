@@ -232,3 +232,18 @@ class DiesOnThirdBackend:
             raise WorkerKilled
         DiesOnThirdBackend.sent += len(messages)
         return self._real.send_messages(messages)
+
+
+def test_it_stops_midway_when_the_version_being_sent_is_retired(campaign, liaison):
+    from refloop.content.enums import ContentState
+
+    started(campaign)
+    campaign.content_version.__class__.objects.filter(pk=campaign.content_version_id).update(
+        state=ContentState.RETIRED
+    )
+    assert campaign_send(campaign_id=campaign.pk) == 0
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.CANCELLED
+    assert campaign.state_reason.startswith("Stopped: “Knee clinic” v1 is no longer approved")
+    assert mail.outbox == [] and set(states(campaign).values()) == {"queued"}
+    assert Alert.objects.filter(recipient=liaison, text__contains="Stopped:").exists()
