@@ -147,6 +147,13 @@ class ReferrerStanding(models.Model):
             models.Index(fields=["segment", "-score"]),
             models.Index(fields=["liaison", "segment", "-score"]),
             models.Index(fields=["-score", "key"]),
+            # target lists sorted by volume, or by the recent change (no figure last)
+            models.Index(fields=["-total", "key"], name="standing_total_idx"),
+            models.Index(
+                models.F("recent_change").asc(nulls_last=True),
+                models.F("key").asc(),
+                name="standing_change_idx",
+            ),
         ]
 
     def __str__(self):
