@@ -214,9 +214,11 @@ def pages_bench(facts: pl.DataFrame, scope: Scope, *, as_of: dt.datetime, reques
     territory, _ = Territory.objects.get_or_create(name="Bench north", liaison=liaison)
     ids = list(ReferrerStanding.objects.order_by("pk").values_list("pk", flat=True))
     ReferrerStanding.objects.filter(pk__in=ids[::5]).update(territory=territory, liaison=liaison)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE")
+    if connection.vendor == "postgresql":
+        # What autovacuum does within a minute of the daily refresh (its DELETE and COPY leave
+        # the old rows dead): the index-only scans need the visibility map.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
     fading = TargetList.objects.create(
         owner=liaison,
         name="Fading referrers (bench)",
