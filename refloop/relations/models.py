@@ -146,7 +146,29 @@ class ReferrerStanding(models.Model):
         indexes = [
             models.Index(fields=["segment", "-score"]),
             models.Index(fields=["liaison", "segment", "-score"]),
-            models.Index(fields=["-score", "key"]),
+            # A target list's page: these give its members' ids in each sort order straight
+            # from the index (the id last makes it an index-only scan on PostgreSQL).
+            models.Index(
+                models.F("score").desc(),
+                models.F("total").desc(),
+                models.F("key").asc(),
+                models.F("id").asc(),
+                name="standing_score_idx",
+            ),
+            models.Index(
+                models.F("total").desc(),
+                models.F("key").asc(),
+                models.F("id").asc(),
+                name="standing_total_idx",
+            ),
+            # PostgreSQL's ascending order puts nulls last already, as the sort asks (SQLite
+            # cannot index NULLS LAST: it sorts its few rows without).
+            models.Index(
+                models.F("recent_change").asc(),
+                models.F("key").asc(),
+                models.F("id").asc(),
+                name="standing_change_idx",
+            ),
         ]
 
     def __str__(self):

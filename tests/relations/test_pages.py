@@ -196,6 +196,8 @@ def test_it_shows_a_referrers_profile_with_no_patient_on_it(client, liaison, lin
     assert "<svg" in page
     practice = client.get(reverse("referrers_practice", args=[maple.pk])).content.decode()
     assert "Lunch with the team" in practice and "Follow-up call" in practice
+    found = client.get(reverse("referrers"), {"mine": "on"}).content.decode()
+    assert str(person) in found
     for referral in Referral.objects.select_related("patient"):
         for text in (referral.patient.last_name, referral.patient.first_name + " "):
-            assert text not in page and text not in practice
+            assert text not in page and text not in practice and text not in found

@@ -2,8 +2,10 @@
 after them; inserted, updated, and deleted when a referrer leaves the window."""
 
 import datetime as dt
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from refloop.analytics.jobs import facts_load
 from refloop.relations.jobs import standings_daily
@@ -85,3 +87,13 @@ def test_it_refreshes_once_a_day_from_the_scheduler(north, line):
     assert standings_daily(NOW) == 1
     assert standings_daily(NOW + dt.timedelta(minutes=10)) == 0  # done for the day
     assert standings_daily(NOW + dt.timedelta(days=1)) == 1
+
+
+def test_it_refreshes_from_the_command_line(north, line):
+    person = rf.clinician(north["maple"])
+    factories.referral(line=line, clinician=person, received_at=NOW - dt.timedelta(days=40))
+    facts_load(now=NOW)
+    out = StringIO()
+    call_command("refloop_standings", stdout=out)
+    assert "Standings refreshed for 1 referrers" in out.getvalue()
+    assert ReferrerStanding.objects.get().clinician == person

@@ -75,6 +75,7 @@ import polars as pl
 from refloop.analytics.cohorts import Drill, cohort
 from refloop.analytics.metrics.stats import (
     Interval,
+    Trend,
     poisson_lower_p,
     poisson_trend,
     rate_ratio,
@@ -214,10 +215,11 @@ def referrers(facts: pl.DataFrame, scope: Scope, *, months: int = DEFAULT_MONTHS
     alerts = []
     months = w.months
     zeros = [MonthCount(m, 0) for m in months]  # shared: most months of most referrers
+    trends: dict[tuple, Trend] = {}  # referrers with the same counts have the same fit
     for row in summary.iter_rows(named=True):
         counts = monthly.get(row["key"]) or [0] * len(months)
         series = tuple([MonthCount(months[i], n) if n else zeros[i] for i, n in enumerate(counts)])
-        referrer = _referrer(row, series, lines.get(row["key"], ()), scope, w, data_start)
+        referrer = _referrer(row, series, lines.get(row["key"], ()), scope, w, data_start, trends)
         report.append(referrer)
         alert = _drop_off(row, series, scope, w)
         if alert:
@@ -302,7 +304,7 @@ def _lines(rows: pl.DataFrame, w: Window) -> dict[str, tuple[LineCount, ...]]:
     return {key: tuple(value) for key, value in lines.items()}
 
 
-def _referrer(row, series, lines, scope: Scope, w: Window, data_start) -> Referrer:
+def _referrer(row, series, lines, scope: Scope, w: Window, data_start, trends: dict) -> Referrer:
     first_on = _local_day(row["first"], scope)
     last_on = _local_day(row["last"], scope)
     # Before their first referral they did not refer yet: those months are no part of the
@@ -314,7 +316,10 @@ def _referrer(row, series, lines, scope: Scope, w: Window, data_start) -> Referr
         for m, e in zip(series, w.exposures, strict=True)
     ]
     counts = [m.count if e else 0 for m, e in zip(series, exposures, strict=True)]
-    trend = poisson_trend(counts, exposures)
+    fit = (tuple(counts), tuple(exposures))
+    trend = trends.get(fit)
+    if trend is None:
+        trend = trends[fit] = poisson_trend(counts, exposures)
     recent_change = _recent_change(counts, exposures)
     new_since = w.months[-min(NEW_MONTHS, len(w.months))]
     segment = _segment(
