@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group, User
 
 from refloop.core.roles import Role
 from refloop.demo import catalogue as cat
+from refloop.demo.program import CLINICIAN_NPI_PREFIX, npi_make
 from refloop.directory.enums import OrganizationKind
 from refloop.directory.models import Clinician, ClinicianRole, Organization
 from refloop.relations.enums import ContactRole
@@ -25,6 +26,7 @@ from refloop.relations.services import standings_refresh
 
 OTHER_LIAISON = ("liaison-east", "Noor", "Castellanos")
 PROSPECTS = 8  # clinicians not yet referring, in the demo liaison's practices
+PROSPECT_NPI_FROM = 89900
 REFERRING_KINDS = (OrganizationKind.REFERRING_PRACTICE, OrganizationKind.HOSPITAL)
 
 
@@ -110,7 +112,7 @@ def _office_staff(practices: list[Organization], rng: random.Random) -> None:
 def _prospects(practices: list[Organization], rng: random.Random) -> None:
     """A clinician new to each of a few practices, of the specialty most of its clinicians have."""
     chosen = rng.sample(practices, min(PROSPECTS, len(practices)))
-    for practice in chosen:
+    for n, practice in enumerate(chosen):
         specialty = (
             Clinician.objects.filter(roles__organization=practice)
             .exclude(specialty="")
@@ -123,6 +125,9 @@ def _prospects(practices: list[Organization], rng: random.Random) -> None:
             first_name=first,
             last_name=last,
             credentials="MD",
+            # Synthetic like every demo NPI, numbered above the referrers' and below the
+            # specialists' (demo.program).
+            npi=npi_make(CLINICIAN_NPI_PREFIX, PROSPECT_NPI_FROM + n),
             specialty=specialty,
             email=f"{first}.{last}.new{practice.pk}@example.com".lower(),
         )
