@@ -7,6 +7,8 @@ monthly counts and rates, never patients (DESIGN.md, Privacy).
 from django.conf import settings
 from django.db import models
 
+from refloop.relations.enums import ContactRole
+
 
 class Territory(models.Model):
     """A liaison's patch: the practices they look after."""
@@ -63,6 +65,26 @@ class PracticeAssignment(models.Model):
         return f"{self.organization} in {self.territory}"
 
 
+class OfficeContact(models.Model):
+    """A person at a referring practice who is not a referring clinician: the referral
+    coordinator, a practice leader, the office manager. Campaign audiences include them."""
+
+    organization = models.ForeignKey(
+        "directory.Organization", on_delete=models.CASCADE, related_name="office_contacts"
+    )
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=30, choices=ContactRole.choices)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization_id", "role", "name", "id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_role_display()})"
+
+
 class ReferrerStanding(models.Model):
     """A referrer's numbers as analytics last computed them (relations.services refreshes the
     table from analytics.metrics.referrers: nothing here is computed twice). One row per
@@ -104,7 +126,17 @@ class ReferrerStanding(models.Model):
     first_referral_on = models.DateField(null=True)
     last_referral_on = models.DateField(null=True)
     days_since_last = models.PositiveIntegerField(null=True)
-    score = models.FloatField(default=0)  # who to work on first (relations.services says how)
+    specialty = models.CharField(max_length=120, blank=True)  # the clinician's, for target lists
+    # How we served them in the window (analytics.metrics.referrer_service): acknowledgement
+    # median in business hours and the share within target; reports delivered on time.
+    ack_count = models.PositiveIntegerField(default=0)
+    ack_median_hours = models.FloatField(null=True)
+    ack_judged = models.PositiveIntegerField(default=0)
+    ack_within_target = models.FloatField(null=True)
+    reports_judged = models.PositiveIntegerField(default=0)
+    reports_on_time = models.FloatField(null=True)
+    # who to work on first (analytics.metrics.referrer_service.referrer_score says how)
+    score = models.FloatField(default=0)
     drop_off = models.BooleanField(default=False)
     drop_off_detail = models.JSONField(null=True, blank=True)  # the alert's figures
     computed_at = models.DateTimeField()
@@ -119,3 +151,15 @@ class ReferrerStanding(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class StandingLine(models.Model):
+    """A service line a referrer used in the window (ReferrerStanding.lines as rows), so a
+    target list can select by service-line fit with an index."""
+
+    standing = models.ForeignKey(ReferrerStanding, on_delete=models.CASCADE, related_name="+")
+    service_line = models.CharField(max_length=120)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["service_line", "standing"])]

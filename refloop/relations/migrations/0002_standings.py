@@ -6,53 +6,121 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('directory', '0003_access_and_loop_settings'),
-        ('relations', '0001_initial'),
+        ("directory", "0003_access_and_loop_settings"),
+        ("relations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PracticeAssignment',
+            name="PracticeAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='assignment', to='directory.organization')),
-                ('territory', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='practices', to='relations.territory')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignment",
+                        to="directory.organization",
+                    ),
+                ),
+                (
+                    "territory",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="practices",
+                        to="relations.territory",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReferrerStanding',
+            name="ReferrerStanding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('practice', models.CharField(blank=True, max_length=200)),
-                ('segment', models.CharField(max_length=12)),
-                ('total', models.PositiveIntegerField()),
-                ('monthly', models.JSONField(default=list)),
-                ('monthly_change', models.FloatField(null=True)),
-                ('trend_p', models.FloatField(null=True)),
-                ('recent_change', models.FloatField(null=True)),
-                ('seen', models.PositiveIntegerField(default=0)),
-                ('conversion', models.FloatField(null=True)),
-                ('lines', models.JSONField(default=list)),
-                ('first_referral_on', models.DateField(null=True)),
-                ('last_referral_on', models.DateField(null=True)),
-                ('days_since_last', models.PositiveIntegerField(null=True)),
-                ('score', models.FloatField(default=0)),
-                ('drop_off', models.BooleanField(default=False)),
-                ('drop_off_detail', models.JSONField(blank=True, null=True)),
-                ('computed_at', models.DateTimeField()),
-                ('clinician', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='standings', to='directory.clinician')),
-                ('liaison', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='directory.organization')),
-                ('territory', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='relations.territory')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("practice", models.CharField(blank=True, max_length=200)),
+                ("segment", models.CharField(max_length=12)),
+                ("total", models.PositiveIntegerField()),
+                ("monthly", models.JSONField(default=list)),
+                ("monthly_change", models.FloatField(null=True)),
+                ("trend_p", models.FloatField(null=True)),
+                ("recent_change", models.FloatField(null=True)),
+                ("seen", models.PositiveIntegerField(default=0)),
+                ("conversion", models.FloatField(null=True)),
+                ("lines", models.JSONField(default=list)),
+                ("first_referral_on", models.DateField(null=True)),
+                ("last_referral_on", models.DateField(null=True)),
+                ("days_since_last", models.PositiveIntegerField(null=True)),
+                ("score", models.FloatField(default=0)),
+                ("drop_off", models.BooleanField(default=False)),
+                ("drop_off_detail", models.JSONField(blank=True, null=True)),
+                ("computed_at", models.DateTimeField()),
+                (
+                    "clinician",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="standings",
+                        to="directory.clinician",
+                    ),
+                ),
+                (
+                    "liaison",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="directory.organization",
+                    ),
+                ),
+                (
+                    "territory",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="relations.territory",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-score', 'key'],
-                'indexes': [models.Index(fields=['segment', '-score'], name='relations_r_segment_305bef_idx'), models.Index(fields=['liaison', 'segment', '-score'], name='relations_r_liaison_a5d605_idx'), models.Index(fields=['-score', 'key'], name='relations_r_score_8d595f_idx')],
+                "ordering": ["-score", "key"],
+                "indexes": [
+                    models.Index(
+                        fields=["segment", "-score"], name="relations_r_segment_305bef_idx"
+                    ),
+                    models.Index(
+                        fields=["liaison", "segment", "-score"],
+                        name="relations_r_liaison_a5d605_idx",
+                    ),
+                    models.Index(fields=["-score", "key"], name="relations_r_score_8d595f_idx"),
+                ],
             },
         ),
     ]
