@@ -220,6 +220,13 @@ REFLOOP_PRACTICE_PHONE = os.environ.get("REFLOOP_PRACTICE_PHONE", "(555) 010-200
 REFLOOP_PRACTICE_ADDRESS = os.environ.get(
     "REFLOOP_PRACTICE_ADDRESS", "100 River Road, Springfield, ST 00000"
 )
+# Campaign e-mail carries the practice's valid postal address (CAN-SPAM); a system check
+# (campaigns.checks) refuses an empty one. Opens and clicks are recorded only when this allows
+# it and the campaign does too.
+REFLOOP_PRACTICE_POSTAL_ADDRESS = os.environ.get(
+    "REFLOOP_PRACTICE_POSTAL_ADDRESS", "100 River Road, Springfield, ST 00000 (demo address)"
+)
+REFLOOP_CAMPAIGN_TRACKING = os.environ.get("REFLOOP_CAMPAIGN_TRACKING", "") in {"1", "true", "yes"}
 # Links in texts, e-mails and faxes point here (patients and referrers follow them without a login).
 REFLOOP_BASE_URL = os.environ.get("REFLOOP_BASE_URL", "http://127.0.0.1:8000")
 
