@@ -15,8 +15,10 @@ import datetime as dt
 from django.utils import timezone
 
 from refloop.core.scheduling import Job
-from refloop.outreach.models import FollowUp
+from refloop.outreach.enums import InvitationStatus
+from refloop.outreach.models import FollowUp, Invitation
 from refloop.outreach.services import drop_off_key, drop_off_task_write
+from refloop.outreach.services.events import invitation_send
 from refloop.relations.models import ReferrerStanding
 
 
@@ -39,6 +41,26 @@ def drop_off_tasks(now: dt.datetime) -> int:
     return written
 
 
+LOST_AFTER = dt.timedelta(minutes=2)  # a queued invitation's task has had time to run
+
+
+def invitations_send(now: dt.datetime) -> int:
+    """Send the invitations still queued a while after they were made (their task was lost),
+    and those a sender died holding (the lease ran out); returns how many were handled."""
+    stuck = Invitation.objects.filter(lease_until__lt=now, status=InvitationStatus.SENDING)
+    stuck.update(status=InvitationStatus.QUEUED, lease_until=None)
+    # Each send claims its row itself (queued -> sending), so two schedulers send once.
+    ids = list(
+        Invitation.objects.filter(status=InvitationStatus.QUEUED, created_at__lt=now - LOST_AFTER)
+        .order_by("id")
+        .values_list("pk", flat=True)[:200]
+    )
+    for pk in ids:
+        invitation_send(invitation_id=pk, now=now)
+    return len(ids)
+
+
 JOBS = [
     Job("outreach_drop_off_tasks", drop_off_tasks, every=dt.timedelta(hours=1)),
+    Job("outreach_invitations_send", invitations_send, every=dt.timedelta(minutes=1)),
 ]

@@ -28,7 +28,11 @@ class Activity(models.Model):
     clinicians = models.ManyToManyField(
         Clinician, through="ActivityAttendee", related_name="activities", blank=True
     )
-    # Office staff met (referral coordinators, practice leaders): "name, role", one a line.
+    # Office staff met (referral coordinators, practice leaders): those on file, and anyone
+    # else as "name, role", one a line.
+    contacts = models.ManyToManyField(
+        "relations.OfficeContact", related_name="activities", blank=True
+    )
     office_staff = models.TextField(blank=True)
     topics = models.TextField(blank=True)
     notes = models.TextField(blank=True)
@@ -134,7 +138,13 @@ class Invitation(models.Model):
     clinician = models.ForeignKey(
         Clinician, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    contact_id = models.PositiveIntegerField(null=True, blank=True)  # relations.OfficeContact
+    contact = models.ForeignKey(
+        "relations.OfficeContact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -50,7 +50,7 @@ def test_it_leaves_a_referrer_without_liaison_waiting(liaison):
 
 
 def test_it_is_a_scheduled_job():
-    assert [job.name for job in JOBS] == ["outreach_drop_off_tasks"]
+    assert "outreach_drop_off_tasks" in [job.name for job in JOBS]
 
 
 def test_it_closes_a_task_once_and_only_for_its_owner(liaison, compliance):

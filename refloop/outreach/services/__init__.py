@@ -29,6 +29,7 @@ from refloop.outreach.enums import (
     FollowUpKind,
 )
 from refloop.outreach.models import Activity, ActivityAttendee, ActivityChange, FollowUp
+from refloop.relations.models import OfficeContact
 
 MAX_COST = Decimal("100000")
 
@@ -42,6 +43,7 @@ class ActivityDraft:
     starts_at: dt.datetime
     organization: Organization | None = None
     clinicians: Sequence[Clinician] = ()
+    contacts: Sequence[OfficeContact] = ()
     office_staff: str = ""
     topics: str = ""
     notes: str = ""
@@ -63,6 +65,7 @@ class LogEntry:
     """What happened at a planned activity: who came, what was used and what comes next."""
 
     attended: Sequence[Clinician] = ()
+    contacts: Sequence[OfficeContact] | None = None  # office staff met; None: as planned
     office_staff: str | None = None  # None: keep what the plan said
     topics: str | None = None
     notes: str | None = None
@@ -165,6 +168,7 @@ def activity_plan(*, liaison, draft: ActivityDraft, by) -> Activity:
         activity.registration_token = secrets.token_urlsafe(18)
     activity.save()
     _attendees_set(activity, draft.clinicians, attended=False)
+    activity.contacts.set(draft.contacts)
     activity.materials.set(draft.materials)
     _record(activity, by=by, was="", now=now, note="planned")
     return activity
@@ -185,6 +189,7 @@ def activity_edit(*, activity: Activity, draft: ActivityDraft, by) -> Activity:
         activity.registration_token = secrets.token_urlsafe(18)
     activity.save()
     _attendees_set(activity, draft.clinicians, attended=activity.status == ActivityStatus.DONE)
+    activity.contacts.set(draft.contacts)
     activity.materials.set(draft.materials)
     _record(activity, by=by, was=activity.status, now=timezone.now(), note="edited")
     return activity
@@ -196,13 +201,17 @@ def _transition(activity: Activity, to: str, now: dt.datetime, **fields) -> str:
     if to not in TRANSITIONS[was]:
         raise Conflict(
             f"This activity is {ActivityStatus(was).label.lower()}: it cannot be marked "
-            f"{ActivityStatus(to).label.lower()}."
+            f"{ActivityStatus(to).label.lower()}.",
+            code="activity_status",
         )
     moved = Activity.objects.filter(pk=activity.pk, status=was).update(
         status=to, status_changed_at=now, **fields
     )
     if not moved:
-        raise Conflict("Someone changed this activity a moment ago: reload and try again.")
+        raise Conflict(
+            "Someone changed this activity a moment ago: reload and try again.",
+            code="activity_changed",
+        )
     activity.status, activity.status_changed_at = to, now
     for name, value in fields.items():
         setattr(activity, name, value)
@@ -231,6 +240,8 @@ def activity_log(*, activity: Activity, entry: LogEntry, by) -> Activity:
             changes[name] = value.strip() if isinstance(value, str) else value
     was = _transition(activity, ActivityStatus.DONE, now, **changes)
     _attendees_set(activity, entry.attended, attended=True)
+    if entry.contacts is not None:
+        activity.contacts.set(entry.contacts)
     if materials is not None:
         activity.materials.set(materials)
     if entry.registrations_attended is not None:
@@ -294,7 +305,7 @@ def activity_record(
     activity = activity_plan(liaison=liaison, draft=draft, by=by)
     return activity_log(
         activity=activity,
-        entry=LogEntry(attended=draft.clinicians, follow_ups=follow_ups),
+        entry=LogEntry(attended=draft.clinicians, contacts=draft.contacts, follow_ups=follow_ups),
         by=by,
     )
 
@@ -340,7 +351,7 @@ def followup_done(*, follow_up: FollowUp, by) -> FollowUp:
         done_at=now, done_by=by
     )
     if not done:
-        raise Conflict("This task was already done.")
+        raise Conflict("This task was already done.", code="task_done")
     follow_up.done_at, follow_up.done_by = now, by
     return follow_up
 

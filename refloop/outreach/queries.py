@@ -1,0 +1,154 @@
+"""Reads of outreach: a liaison's week, an activity with what hangs on it, the touches the effect
+metric reads, and the materials a form may offer. No patient data anywhere (DESIGN.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from refloop.content.enums import ContentState
+from refloop.content.models import ContentVersion
+from refloop.directory.models import Clinician
+from refloop.outreach.enums import ActivityStatus, InvitationStatus
+from refloop.outreach.models import Activity, ActivityAttendee, FollowUp
+
+
+@dataclass(frozen=True)
+class Week:
+    monday: dt.date
+    planned: list[Activity]
+    done: list[Activity]
+    cancelled: int
+    due: list[FollowUp]  # open tasks due by the week's end, overdue ones first
+    overdue: int
+    cost: float  # logged activities' costs this week
+
+    @property
+    def next_monday(self) -> dt.date:
+        return self.monday + dt.timedelta(days=7)
+
+    @property
+    def previous_monday(self) -> dt.date:
+        return self.monday - dt.timedelta(days=7)
+
+
+def week_monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _local_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, timezone.get_current_timezone())
+
+
+def _with_people(activities: QuerySet[Activity]) -> QuerySet[Activity]:
+    return activities.select_related("organization").prefetch_related(
+        Prefetch(
+            "attendees",
+            queryset=ActivityAttendee.objects.select_related("clinician").order_by(
+                "clinician__last_name", "clinician__first_name"
+            ),
+        )
+    )
+
+
+def liaison_week(*, liaison, day: dt.date) -> Week:
+    """The liaison's week (Monday to Sunday, local) around `day`: activities planned and done,
+    and the open tasks due by Sunday (overdue ones included). Four queries."""
+    monday = week_monday(day)
+    start, end = _local_start(monday), _local_start(monday + dt.timedelta(days=7))
+    activities = list(
+        _with_people(
+            Activity.objects.filter(liaison=liaison, starts_at__gte=start, starts_at__lt=end)
+        ).order_by("starts_at", "id")
+    )
+    due = list(
+        FollowUp.objects.filter(
+            owner=liaison, done_at__isnull=True, due_on__lt=monday + dt.timedelta(days=7)
+        )
+        .select_related("clinician", "organization", "activity")
+        .order_by("due_on", "id")
+    )
+    today = timezone.localdate()
+    done = [a for a in activities if a.status == ActivityStatus.DONE]
+    return Week(
+        monday=monday,
+        planned=[a for a in activities if a.status == ActivityStatus.PLANNED],
+        done=done,
+        cancelled=sum(a.status == ActivityStatus.CANCELLED for a in activities),
+        due=due,
+        overdue=sum(f.due_on < today for f in due),
+        cost=float(sum(a.cost for a in done)),
+    )
+
+
+def activity_detail(*, pk: int) -> Activity:
+    """One activity with its people, materials, follow-ups, invitations and registrations."""
+    return (
+        _with_people(Activity.objects.filter(pk=pk))
+        .select_related("liaison", "target_list")
+        .prefetch_related(
+            Prefetch("materials", queryset=ContentVersion.objects.select_related("item")),
+            "follow_ups",
+            "changes__by",
+            "registrations",
+        )
+        .annotate(
+            invited=Count("invitations", distinct=True),
+            sent=Count(
+                "invitations",
+                filter=Q(invitations__status=InvitationStatus.SENT),
+                distinct=True,
+            ),
+            suppressed=Count(
+                "invitations",
+                filter=Q(invitations__status=InvitationStatus.SUPPRESSED),
+                distinct=True,
+            ),
+        )
+        .get()
+    )
+
+
+def materials_usable(*, on: dt.date) -> QuerySet[ContentVersion]:
+    """Content versions approved and unexpired on `on` (content.models.ContentVersion.usable_on,
+    as a query): what an activity on that day may use."""
+    return (
+        ContentVersion.objects.filter(state=ContentState.APPROVED, expires_on__gte=on)
+        .select_related("item")
+        .order_by("item__title", "-number")
+    )
+
+
+def referrer_key(clinician: Clinician) -> str:
+    """The facts' referrer key of a clinician (analytics.sources: the NPI, else the id)."""
+    return clinician.npi or str(clinician.pk)
+
+
+def activity_touches(*, liaison=None, until: dt.date | None = None) -> dict[str, list[dt.date]]:
+    """Every touch: referrer key -> the local days of the done activities they attended (of one
+    liaison's activities, or all). The effect metric needs every touch, to keep touched referrers
+    out of the comparison groups."""
+    rows = ActivityAttendee.objects.filter(
+        attended=True, activity__status=ActivityStatus.DONE
+    ).values_list("clinician_id", "clinician__npi", "activity__starts_at")
+    if liaison is not None:
+        rows = rows.filter(activity__liaison=liaison)
+    if until is not None:
+        rows = rows.filter(activity__starts_at__lt=_local_start(until))
+    touches: dict[str, list[dt.date]] = defaultdict(list)
+    for clinician_id, npi, starts_at in rows.order_by():
+        touches[npi or str(clinician_id)].append(timezone.localdate(starts_at))
+    return dict(touches)
+
+
+def clinicians_choosable() -> QuerySet[Clinician]:
+    """Referring clinicians a form may offer (those with a practice)."""
+    return (
+        Clinician.objects.filter(roles__organization__kind="referring_practice")
+        .distinct()
+        .order_by("last_name", "first_name", "id")
+    )
