@@ -7,14 +7,16 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from refloop.content.enums import ContentState
 from refloop.content.models import ContentVersion
-from refloop.directory.models import Clinician
+from refloop.directory.enums import OrganizationKind
+from refloop.directory.models import Clinician, ClinicianRole, Organization
 from refloop.outreach.enums import ActivityStatus, InvitationStatus
 from refloop.outreach.models import Activity, ActivityAttendee, FollowUp
+from refloop.relations.queries import territories_of
 
 
 @dataclass(frozen=True)
@@ -145,10 +147,19 @@ def activity_touches(*, liaison=None, until: dt.date | None = None) -> dict[str,
     return dict(touches)
 
 
-def clinicians_choosable() -> QuerySet[Clinician]:
-    """Referring clinicians a form may offer (those with a practice)."""
-    return (
-        Clinician.objects.filter(roles__organization__kind="referring_practice")
-        .distinct()
-        .order_by("last_name", "first_name", "id")
+def practices_of(*, user) -> QuerySet[Organization]:
+    """The referring practices a form offers a liaison: those of their territories, or every
+    referring practice for someone with no territory (a manager)."""
+    practices = Organization.objects.filter(kind=OrganizationKind.REFERRING_PRACTICE)
+    territories = territories_of(user=user)
+    if territories.exists():
+        practices = practices.filter(assignment__territory__in=territories)
+    return practices.order_by("name", "id")
+
+
+def clinicians_at(*, practices: QuerySet[Organization]) -> QuerySet[Clinician]:
+    """The clinicians with an active role at one of `practices`."""
+    roles = ClinicianRole.objects.filter(
+        clinician=OuterRef("pk"), active=True, organization__in=practices
     )
+    return Clinician.objects.filter(Exists(roles)).order_by("last_name", "first_name", "id")

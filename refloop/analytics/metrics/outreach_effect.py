@@ -44,7 +44,7 @@ import calendar
 import datetime as dt
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -144,18 +144,21 @@ def outreach_effect(
     tz: ZoneInfo,
     months: int = DEFAULT_MONTHS,
     strata: Mapping[str, str] | None = None,
+    treated: Collection[str] | None = None,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
 ) -> OutreachEffect:
     """The effect figures of the touches in [start, end) (see the module's definitions).
-    `facts` needs referrer_key, received_at and seen_at."""
+    `facts` needs referrer_key, received_at and seen_at. `treated`: only these referrers'
+    touches are measured (one liaison's); everyone's touches still keep the touched out of the
+    comparison groups."""
     today = as_of.astimezone(tz).date()
     days = _days(facts, as_of, tz)
     universe = set(days.get_column("referrer_key").unique().to_list())
     anchors = {
         key: min(d for d in dates if start <= d < end)
         for key, dates in touches.items()
-        if any(start <= d < end for d in dates)
+        if any(start <= d < end for d in dates) and (treated is None or key in treated)
     }
     units: list[_Unit] = []
     used: set[str] = set()
