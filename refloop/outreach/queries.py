@@ -14,7 +14,7 @@ from refloop.content.enums import ContentState
 from refloop.content.models import ContentVersion
 from refloop.directory.enums import OrganizationKind
 from refloop.directory.models import Clinician, ClinicianRole, Organization
-from refloop.outreach.enums import ActivityStatus, InvitationStatus
+from refloop.outreach.enums import ActivityStatus, FollowUpKind, InvitationStatus
 from refloop.outreach.models import Activity, ActivityAttendee, FollowUp
 from refloop.relations.queries import territories_of
 
@@ -25,7 +25,7 @@ class Week:
     planned: list[Activity]
     done: list[Activity]
     cancelled: int
-    due: list[FollowUp]  # open tasks due by the week's end, overdue ones first
+    due: list[FollowUp]  # open tasks due by the week's end and open drop-off alerts, by due date
     overdue: int
     cost: float  # logged activities' costs this week
 
@@ -59,7 +59,8 @@ def _with_people(activities: QuerySet[Activity]) -> QuerySet[Activity]:
 
 def liaison_week(*, liaison, day: dt.date) -> Week:
     """The liaison's week (Monday to Sunday, local) around `day`: activities planned and done,
-    and the open tasks due by Sunday (overdue ones included). Four queries."""
+    and the open tasks due by Sunday (overdue ones included) with every open drop-off alert.
+    Three queries."""
     monday = week_monday(day)
     start, end = _local_start(monday), _local_start(monday + dt.timedelta(days=7))
     activities = list(
@@ -67,10 +68,11 @@ def liaison_week(*, liaison, day: dt.date) -> Week:
             Activity.objects.filter(liaison=liaison, starts_at__gte=start, starts_at__lt=end)
         ).order_by("starts_at", "id")
     )
+    # Every open drop-off alert shows at once, whatever its due date: a fading referrer is
+    # worth a call this week.
     due = list(
-        FollowUp.objects.filter(
-            owner=liaison, done_at__isnull=True, due_on__lt=monday + dt.timedelta(days=7)
-        )
+        FollowUp.objects.filter(owner=liaison, done_at__isnull=True)
+        .filter(Q(due_on__lt=monday + dt.timedelta(days=7)) | Q(kind=FollowUpKind.DROP_OFF))
         .select_related("clinician", "organization", "activity")
         .order_by("due_on", "id")
     )
