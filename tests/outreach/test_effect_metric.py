@@ -64,7 +64,7 @@ def test_it_works_out_one_touched_referrer_by_hand():
     effect = outreach_effect(facts, touches=touches, **APRIL, as_of=AS_OF, tz=UTC, months=2)
 
     assert (effect.touched, effect.matched, effect.unmatched, effect.too_recent) == (1, 1, 0, 0)
-    assert effect.comparison_referrers == 2  # C1 and C2
+    assert effect.comparison_size == 2  # C1 and C2
     assert effect.touched_figures.before_per_month == 1.0
     assert effect.touched_figures.after_per_month == 4.0
     assert effect.comparison_figures.before_per_month == 1.5
@@ -97,7 +97,7 @@ def test_it_matches_within_a_stratum_when_given():
     effect = outreach_effect(
         facts, touches=touches, **APRIL, as_of=AS_OF, tz=UTC, months=2, strata=strata
     )
-    assert effect.comparison_referrers == 1
+    assert effect.comparison_size == 1
     assert effect.volume.estimate == pytest.approx((0 - 1) - (4 - 2))
 
 

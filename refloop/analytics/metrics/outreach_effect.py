@@ -78,7 +78,7 @@ class OutreachEffect:
     matched: int  # of them, measured against comparable referrers
     unmatched: int  # no comparable untouched referrer
     too_recent: int  # after window under MIN_AFTER_DAYS
-    comparison_referrers: int  # distinct untouched referrers used
+    comparison_size: float | None  # untouched referrers per comparison group, on average
     touched_figures: GroupFigures
     comparison_figures: GroupFigures
     volume: Interval  # difference-in-differences, referrals a month
@@ -154,33 +154,41 @@ def outreach_effect(
     comparison groups."""
     today = as_of.astimezone(tz).date()
     days = _days(facts, as_of, tz)
-    universe = set(days.get_column("referrer_key").unique().to_list())
+    strata = strata or {}
+    universe = days.select(pl.col("referrer_key").unique()).with_columns(
+        stratum=pl.col("referrer_key").replace_strict(
+            dict(strata), default=None, return_dtype=pl.String
+        )
+    )
     anchors = {
         key: min(d for d in dates if start <= d < end)
         for key, dates in touches.items()
         if any(start <= d < end for d in dates) and (treated is None or key in treated)
     }
+    if anchors:  # only the days any window covers
+        first = months_shift(min(anchors.values()), -months)
+        days = days.filter(pl.col("day") >= first)
     units: list[_Unit] = []
-    used: set[str] = set()
+    sizes: list[int] = []
     too_recent = unmatched = 0
-    windows: dict[dt.date, tuple] = {}
+    windows: dict[dt.date, _Window] = {}
     for key, anchor in sorted(anchors.items()):
         cut = min(months_shift(anchor, months), today)
         if (cut - anchor).days < MIN_AFTER_DAYS:
             too_recent += 1
             continue
         if anchor not in windows:
-            windows[anchor] = _window_figures(days, universe, anchor, cut, months)
-        before, after, length, bands = windows[anchor]
+            windows[anchor] = _window(days, universe, anchor, cut, months, set(touches))
+        window = windows[anchor]
         low = months_shift(anchor, -months)
         touched = {k for k, dates in touches.items() if any(low <= d < cut for d in dates)}
-        members = bands.get(band_of(before.get(key, (0, 0))[0] / months), [])
-        controls = _comparable(key, members, touched, strata or {})
-        if not controls:
+        unit, size = _unit(key, window, touched, strata, months)
+        if unit is None:
             unmatched += 1
             continue
-        used.update(controls)
-        units.append(_unit(key, controls, before, after, months, length))
+        units.append(unit)
+        sizes.append(size)
+    volume, conversion = _intervals(units, resamples, seed)
     return OutreachEffect(
         start=start,
         end=end,
@@ -189,11 +197,11 @@ def outreach_effect(
         matched=len(units),
         unmatched=unmatched,
         too_recent=too_recent,
-        comparison_referrers=len(used),
+        comparison_size=sum(sizes) / len(sizes) if sizes else None,
         touched_figures=_touched_figures(units),
         comparison_figures=_comparison_figures(units),
-        volume=_interval(units, _volume_did, resamples, seed),
-        conversion=_interval(units, _conversion_did, resamples, seed),
+        volume=volume,
+        conversion=conversion,
         resamples=resamples,
         seed=seed,
     )
@@ -209,64 +217,97 @@ def _days(facts: pl.DataFrame, as_of: dt.datetime, tz: ZoneInfo) -> pl.DataFrame
     )
 
 
-def _counts(days: pl.DataFrame, low: dt.date, high: dt.date) -> dict[str, tuple[int, int]]:
-    """Per referrer: (referrals, seen) received on days in [low, high)."""
-    rows = (
+Figures = tuple[int, int, int, int]  # referrals and seen before, referrals and seen after
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One anchor day's windows: the after window's length in months, the figures of the
+    touched referrers, and each comparison group's size and summed figures (a group: a volume
+    band and a stratum), so a touched referrer's comparison group is its group less the
+    referrers touched over its windows, without a pass over every referrer."""
+
+    length: float
+    rows: dict[str, tuple[int, str | None, Figures]]  # touched key -> band, stratum, figures
+    groups: dict[tuple[int, str | None], tuple[int, Figures]]
+
+
+def _counts(days: pl.DataFrame, low: dt.date, high: dt.date, n: str, seen: str) -> pl.DataFrame:
+    """Per referrer: referrals and seen among those received on days in [low, high)."""
+    return (
         days.filter((pl.col("day") >= low) & (pl.col("day") < high))
         .group_by("referrer_key")
-        .agg(n=pl.len(), seen=pl.col("seen").sum())
+        .agg(pl.len().cast(pl.Int64).alias(n), pl.col("seen").sum().alias(seen))
     )
-    return {key: (n, seen) for key, n, seen in rows.iter_rows()}
 
 
-def _window_figures(
-    days: pl.DataFrame, universe: set[str], anchor: dt.date, cut: dt.date, months: int
-) -> tuple:
-    """The before and after counts of every referrer, the after window's length, and the
-    referrers of each volume band (by the before window)."""
-    before = _counts(days, months_shift(anchor, -months), anchor)
-    after = _counts(days, anchor, cut)
-    bands: dict[int, list[str]] = {}
-    for key in sorted(universe):
-        bands.setdefault(band_of(before.get(key, (0, 0))[0] / months), []).append(key)
-    return before, after, window_months(anchor, cut, months), bands
+def _window(
+    days: pl.DataFrame,
+    universe: pl.DataFrame,
+    anchor: dt.date,
+    cut: dt.date,
+    months: int,
+    wanted: set[str],
+) -> _Window:
+    before = _counts(days, months_shift(anchor, -months), anchor, "n_b", "s_b")
+    after = _counts(days, anchor, cut, "n_a", "s_a")
+    rate = pl.col("n_b") / months
+    per_key = (
+        universe.join(before, on="referrer_key", how="left")
+        .join(after, on="referrer_key", how="left")
+        .fill_null(0)
+        .with_columns(band=pl.sum_horizontal(*[(rate >= low).cast(pl.Int64) for low in BANDS[1:]]))
+    )
+    figures = ("n_b", "s_b", "n_a", "s_a")
+    groups = per_key.group_by("band", "stratum").agg(
+        pl.len().alias("members"), *[pl.col(f).sum() for f in figures]
+    )
+    rows = per_key.filter(pl.col("referrer_key").is_in(list(wanted)))
+    return _Window(
+        length=window_months(anchor, cut, months),
+        rows={
+            r["referrer_key"]: (r["band"], r["stratum"], tuple(r[f] for f in figures))
+            for r in rows.iter_rows(named=True)
+        },
+        groups={
+            (g["band"], g["stratum"]): (g["members"], tuple(g[f] for f in figures))
+            for g in groups.iter_rows(named=True)
+        },
+    )
 
 
-def _comparable(
-    key: str,
-    members: list[str],
-    touched: set[str],
-    strata: Mapping[str, str],
-) -> list[str]:
-    """The band's referrers untouched over the windows, in the touched one's stratum."""
-    stratum = strata.get(key)
-    return [
-        other
-        for other in members
-        if other != key and other not in touched and strata.get(other) == stratum
-    ]
-
-
-def _unit(key, controls, before, after, months: int, length: float) -> _Unit:
-    n_b, s_b = before.get(key, (0, 0))
-    n_a, s_a = after.get(key, (0, 0))
-    size = len(controls)
-    c_before = [before.get(c, (0, 0)) for c in controls]
-    c_after = [after.get(c, (0, 0)) for c in controls]
-    return _Unit(
+def _unit(
+    key: str, window: _Window, touched: set[str], strata: Mapping[str, str], months: int
+) -> tuple[_Unit | None, int]:
+    """The touched referrer's figures beside its comparison group's means (its group less every
+    referrer touched over its windows, itself included); None when that leaves nobody."""
+    band, stratum, own = window.rows.get(key, (0, strata.get(key), (0, 0, 0, 0)))
+    members, sums = window.groups.get((band, stratum), (0, (0, 0, 0, 0)))
+    sums = list(sums)
+    for other in touched:
+        row = window.rows.get(other)
+        if row is not None and (row[0], row[1]) == (band, stratum):
+            members -= 1
+            sums = [total - value for total, value in zip(sums, row[2], strict=True)]
+    if members <= 0:
+        return None, 0
+    n_b, s_b, n_a, s_a = own
+    c_n_b, c_s_b, c_n_a, c_s_a = (total / members for total in sums)
+    unit = _Unit(
         before=n_b / months,
-        after=n_a / length,
+        after=n_a / window.length,
         n_before=n_b,
         seen_before=s_b,
         n_after=n_a,
         seen_after=s_a,
-        c_before=sum(n for n, _ in c_before) / size / months,
-        c_after=sum(n for n, _ in c_after) / size / length,
-        c_n_before=sum(n for n, _ in c_before) / size,
-        c_seen_before=sum(s for _, s in c_before) / size,
-        c_n_after=sum(n for n, _ in c_after) / size,
-        c_seen_after=sum(s for _, s in c_after) / size,
+        c_before=c_n_b / months,
+        c_after=c_n_a / window.length,
+        c_n_before=c_n_b,
+        c_seen_before=c_s_b,
+        c_n_after=c_n_a,
+        c_seen_after=c_s_a,
     )
+    return unit, members
 
 
 def _share(seen: float, n: float) -> float | None:
@@ -306,33 +347,50 @@ def _volume_did(units: Sequence[_Unit]) -> float | None:
 
 
 def _conversion_did(units: Sequence[_Unit]) -> float | None:
-    touched, comparison = _touched_figures(list(units)), _comparison_figures(list(units))
-    shares = (
-        touched.after_conversion,
-        touched.before_conversion,
-        comparison.after_conversion,
-        comparison.before_conversion,
-    )
-    if any(share is None for share in shares):
+    """Pooled shares: (touched after - before) - (comparable after - before)."""
+    sums = [0.0] * 8
+    for u in units:
+        for i, value in enumerate(
+            (
+                u.seen_after,
+                u.n_after,
+                u.seen_before,
+                u.n_before,
+                u.c_seen_after,
+                u.c_n_after,
+                u.c_seen_before,
+                u.c_n_before,
+            )
+        ):
+            sums[i] += value
+    if not all(sums[1::2]):
         return None
-    t_after, t_before, c_after, c_before = shares
+    t_after, t_before, c_after, c_before = (sums[i] / sums[i + 1] for i in range(0, 8, 2))
     return (t_after - t_before) - (c_after - c_before)
 
 
-def _interval(units: list[_Unit], estimate, resamples: int, seed: int) -> Interval:
-    value = estimate(units)
+def _intervals(units: list[_Unit], resamples: int, seed: int) -> tuple[Interval, Interval]:
+    """Volume and conversion, each with its percentile bootstrap interval from the same
+    resamples of the matched touched referrers."""
+    estimates = (_volume_did, _conversion_did)
+    values = [estimate(units) for estimate in estimates]
+    if len(units) < MIN_MATCHED:
+        return tuple(NONE if v is None else Interval(v, None, None) for v in values)
+    rng = random.Random(seed)
+    draws: tuple[list[float], list[float]] = ([], [])
+    for _ in range(resamples):
+        drawn = rng.choices(units, k=len(units))
+        for estimate, found in zip(estimates, draws, strict=True):
+            value = estimate(drawn)
+            if value is not None:
+                found.append(value)
+    return tuple(_percentiles(v, found, resamples) for v, found in zip(values, draws, strict=True))
+
+
+def _percentiles(value: float | None, draws: list[float], resamples: int) -> Interval:
     if value is None:
         return NONE
-    if len(units) < MIN_MATCHED:
-        return Interval(value, None, None)
-    rng = random.Random(seed)
-    n = len(units)
-    draws = []
-    for _ in range(resamples):
-        drawn = estimate([units[rng.randrange(n)] for _ in range(n)])
-        if drawn is not None:
-            draws.append(drawn)
-    if len(draws) < resamples * 0.9:  # conversion undefined in too many resamples
+    if len(draws) < resamples * 0.9:  # undefined in too many resamples (conversion)
         return Interval(value, None, None)
     draws.sort()
     low = draws[math.floor(0.025 * len(draws))]
