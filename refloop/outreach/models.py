@@ -177,6 +177,8 @@ class Registration(models.Model):
     office = models.CharField(max_length=200, blank=True)
     registered_at = models.DateTimeField()
     attended = models.BooleanField(null=True)  # None: not recorded yet
+    # The event was cancelled and they were told (set by the one sender that claimed it).
+    cancel_notice_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["registered_at", "id"]

@@ -7,11 +7,13 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from refloop.content.enums import ContentState
 from refloop.content.models import ContentVersion
+from refloop.core.roles import Role
 from refloop.directory.enums import OrganizationKind
 from refloop.directory.models import Clinician, ClinicianRole, Organization
 from refloop.outreach.enums import ActivityStatus, FollowUpKind, InvitationStatus
@@ -165,3 +167,29 @@ def clinicians_at(*, practices: QuerySet[Organization]) -> QuerySet[Clinician]:
         clinician=OuterRef("pk"), active=True, organization__in=practices
     )
     return Clinician.objects.filter(Exists(roles)).order_by("last_name", "first_name", "id")
+
+
+def referrer_activities(*, clinician: Clinician, limit: int = 50) -> list[Activity]:
+    """A referrer's outreach touches, newest first (for their profile): activities they were
+    invited to or attended, and those at their practices with no clinician named."""
+    practices = ClinicianRole.objects.filter(clinician=clinician, active=True).values(
+        "organization_id"
+    )
+    at_practice = Q(organization_id__in=practices) & ~Exists(
+        ActivityAttendee.objects.filter(activity=OuterRef("pk"))
+    )
+    named = Exists(ActivityAttendee.objects.filter(activity=OuterRef("pk"), clinician=clinician))
+    return list(
+        Activity.objects.filter(named | at_practice)
+        .select_related("organization", "liaison")
+        .order_by("-starts_at", "-id")[:limit]
+    )
+
+
+def liaisons() -> QuerySet:
+    """People with the liaison role (a manager's week picker)."""
+    return (
+        get_user_model()
+        .objects.filter(groups__name=Role.LIAISON.label, is_active=True)
+        .order_by("first_name", "last_name", "username")
+    )

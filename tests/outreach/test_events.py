@@ -22,6 +22,7 @@ from refloop.outreach.services.events import (
     invitation_unsubscribe,
     registration_add,
 )
+from refloop.outreach.services.notices import cancel_notice_send
 from refloop.relations.models import OfficeContact, TargetList
 from tests import factories
 from tests.outreach.helpers import standing
@@ -143,3 +144,20 @@ def test_it_refuses_registration_for_a_cancelled_event(liaison):
     activity_cancel(activity=event, reason="Room not available", by=liaison)
     with pytest.raises(DomainError, match="no longer open"):
         registration_add(activity=event, name="Dana", email="d@maple.test")
+
+
+def test_it_tells_registrants_once_when_an_event_is_cancelled(
+    liaison, django_capture_on_commit_callbacks
+):
+    event = _event(liaison)
+    registration, _ = registration_add(activity=event, name="Pat Lee", email="pat@maple.test")
+    Suppression.objects.create(email="pat@maple.test")  # unsubscribed from campaigns only
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        activity_cancel(activity=event, reason="Room not available", by=liaison)
+    assert len(callbacks) == 1  # the notices' tasks, queued on commit
+    assert cancel_notice_send(registration_id=registration.pk) is True
+    assert cancel_notice_send(registration_id=registration.pk) is False
+    [email] = mail.outbox
+    assert email.to == ["pat@maple.test"]
+    assert email.subject == "Cancelled: Knee pain: what to send and when"
+    assert "is cancelled" in email.body

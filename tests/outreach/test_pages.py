@@ -231,3 +231,34 @@ def test_it_registers_by_the_public_links_without_login(client, liaison, patch):
     bad = client.post(url, {"name": "", "email": "not-an-address"})
     assert bad.status_code == 400
     assert mail.outbox == []
+
+
+def test_it_lets_a_manager_look_at_a_liaisons_week(client, liaison, manager, patch):
+    _plan(liaison, patch, title="Visit for the manager to see")
+    sign_in(client, manager)
+    page = client.get(reverse("outreach_week"), {"liaison": liaison.pk}).content.decode()
+    assert "Visit for the manager to see" in page
+    assert "Log a visit" not in page  # the quick form is the liaison's own
+    assert f'href="?liaison={liaison.pk}"' in page
+    # A liaison asking for someone else's week gets their own.
+    sign_in(client, factories.person("liaison"))
+    page = client.get(reverse("outreach_week"), {"liaison": liaison.pk}).content.decode()
+    assert "Visit for the manager to see" not in page
+
+
+def test_it_lists_a_referrers_touches_for_their_profile(liaison, patch):
+    from refloop.outreach.queries import referrer_activities
+
+    named = _plan(liaison, patch[:1], title="Named")
+    _plan(liaison, patch[1:2], title="Someone else")
+    practice_wide = activity_plan(
+        liaison=liaison,
+        draft=ActivityDraft(
+            kind=ActivityKind.CALL,
+            title="Practice call",
+            starts_at=timezone.now(),
+            organization=patch[0].organizations.first(),
+        ),
+        by=liaison,
+    )
+    assert referrer_activities(clinician=patch[0]) == [practice_wide, named]

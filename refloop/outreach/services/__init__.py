@@ -29,6 +29,7 @@ from refloop.outreach.enums import (
     FollowUpKind,
 )
 from refloop.outreach.models import Activity, ActivityAttendee, ActivityChange, FollowUp
+from refloop.outreach.services.notices import cancel_notices_queue
 from refloop.relations.models import OfficeContact
 
 MAX_COST = Decimal("100000")
@@ -282,7 +283,8 @@ def _attendance_set(activity: Activity, attended_ids: Sequence[int]) -> None:
 
 @transaction.atomic
 def activity_cancel(*, activity: Activity, reason: str, by) -> Activity:
-    """A planned activity will not happen (planned -> cancelled); its open follow-ups go too."""
+    """A planned activity will not happen (planned -> cancelled); its open follow-ups go too,
+    and an event's registrants are told (by e-mail, on commit)."""
     _may_change(by, activity)
     reason = reason.strip()
     if not reason:
@@ -291,6 +293,7 @@ def activity_cancel(*, activity: Activity, reason: str, by) -> Activity:
     was = _transition(activity, ActivityStatus.CANCELLED, now, cancel_reason=reason[:200])
     activity.follow_ups.filter(done_at__isnull=True).delete()
     _record(activity, by=by, was=was, now=now, note=f"cancelled: {reason}")
+    cancel_notices_queue(activity=activity)
     return activity
 
 

@@ -28,10 +28,9 @@ from refloop.analytics.metrics.outreach_effect import (
 from refloop.analytics.queries import facts_frame
 from refloop.analytics.scope import month_before
 from refloop.core.errors import DomainError
-from refloop.core.roles import Role, user_roles
 from refloop.outreach.enums import EVENT_KINDS, ActivityStatus
 from refloop.outreach.models import Activity, FollowUp
-from refloop.outreach.queries import activity_detail, activity_touches, liaison_week
+from refloop.outreach.queries import activity_detail, activity_touches, liaison_week, liaisons
 from refloop.outreach.services import (
     LogEntry,
     activity_cancel,
@@ -57,7 +56,9 @@ EFFECT_COLUMNS = ("referrer_key", "received_at", "seen_at")
 
 
 def _oversees(user) -> bool:
-    return bool(user_roles(user) & {Role.MANAGER, Role.ADMIN})
+    """Managers and admins (outreach and PHI: the services' rule by role, read here from the
+    permissions the page has loaded anyway)."""
+    return user.has_perm("core.do_outreach") and user.has_perm("core.view_phi")
 
 
 def _liaison_shown(request):
@@ -110,6 +111,7 @@ def _week_context(request, liaison, shown, form) -> dict:
         "tasks": _task_rows(shown.due),
         "liaison": liaison,
         "own": liaison.pk == request.user.pk,
+        "liaisons": list(liaisons()) if _oversees(request.user) else [],
         "form": form,
         "today": timezone.localdate(),
         "sunday": shown.monday + dt.timedelta(days=6),
