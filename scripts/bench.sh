@@ -5,7 +5,7 @@
 # and the scheduler's passes (bench/scheduler.py) with 200,000 open referrals on the big one;
 # then the intake benches (FHIR Bundles over HTTP, HL7 REF^I12 over MLLP, a 1,000,000-row CSV
 # import beside raw COPY) on copies of the base, and the monthly review on both. BENCH_ONLY=scheduler,
-# =interop, =review or =analytics runs one part.
+# =interop, =review, =analytics or =referrers runs one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg-cluster.sh
@@ -53,6 +53,19 @@ if [ "${BENCH_ONLY:-}" = "analytics" ]; then
     # funnel and percentiles in Polars beside DuckDB over a Parquet export of the same facts.
     echo "== analytics: refloop audit on ${BENCH_AUDIT_ROWS:-1000000} rows; Polars vs DuckDB"
     $PY bench/analytics.py --rows "${BENCH_AUDIT_ROWS:-1000000}"
+    rm -rf "$work"
+    exit 0
+fi
+
+if [ "${BENCH_ONLY:-}" = "referrers" ]; then
+    # Referrer standings: segmenting and scoring 50,000 referrers (1,000,000 synthetic referrals
+    # over 24 months, made in Polars; goal under 10 s), then 50,000 standings in PostgreSQL and a
+    # liaison's target list page, 200 requests beside a plain page of 50 standings (goal p95 < 200 ms).
+    bench_pg_start
+    pg_as_owner "$PG_BINDIR/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres refloop_referrers
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_referrers" ALLOWED_HOSTS=testserver \
+        $PY bench/referrers.py --referrers "${BENCH_REFERRERS:-50000}" \
+        --referrals "${BENCH_REFERRALS:-1000000}" --pages "${BENCH_PAGES:-200}"
     rm -rf "$work"
     exit 0
 fi

@@ -54,6 +54,16 @@ class Personal:
         }
 
 
+def personal_of(*, name: str, clinician=None, practice: str = "") -> Personal:
+    """The personal fields of one recipient: a clinician's own names; office staff's name as
+    the list has it (first word, the rest)."""
+    if clinician is not None:
+        first, last = clinician.first_name, clinician.last_name
+    else:
+        first, _, last = name.partition(" ")
+    return Personal(first_name=first, last_name=last, name=name, practice=practice)
+
+
 def fields_unknown(text: str) -> list[str]:
     """The `{field}`s in `text` that are not personal fields we can fill, in order of use."""
     seen: list[str] = []

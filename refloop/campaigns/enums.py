@@ -31,8 +31,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
             CampaignState.CANCELLED,
         }
     ),
+    # held -> held: a manager keeps it held (the decision is recorded like a move).
     CampaignState.HELD: frozenset(
-        {CampaignState.SCHEDULED, CampaignState.DRAFT, CampaignState.CANCELLED}
+        {
+            CampaignState.HELD,
+            CampaignState.SCHEDULED,
+            CampaignState.DRAFT,
+            CampaignState.CANCELLED,
+        }
     ),
     CampaignState.SENDING: frozenset({CampaignState.SENT, CampaignState.CANCELLED}),
     CampaignState.SENT: frozenset(),

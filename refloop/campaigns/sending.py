@@ -26,7 +26,7 @@ from django.core.mail import get_connection
 from django.db.models import F
 from django.utils import timezone
 
-from refloop.campaigns.compose import Personal, campaign_compose, campaign_email
+from refloop.campaigns.compose import Personal, campaign_compose, campaign_email, personal_of
 from refloop.campaigns.enums import CampaignState, RecipientState
 from refloop.campaigns.models import Campaign, CampaignRecipient
 from refloop.campaigns.queries import address_suppressed
@@ -53,7 +53,10 @@ def campaign_send(*, campaign_id: int, now: dt.datetime | None = None) -> int:
         return 0
     connection = get_connection()
     try:
-        connection.open()
+        try:
+            connection.open()
+        except (smtplib.SMTPException, OSError) as error:
+            raise MailServerDown from error
         while True:
             ids = list(
                 CampaignRecipient.objects.filter(
@@ -72,6 +75,10 @@ def campaign_send(*, campaign_id: int, now: dt.datetime | None = None) -> int:
                 sent += _recipient_send(recipient_id, campaign, connection, now)
     except MailServerDown:
         log.info("campaign %s: mail server unavailable, will resume", campaign_id)
+        at = timezone.localtime(now or timezone.now())
+        Campaign.objects.filter(pk=campaign_id, state=CampaignState.SENDING).update(
+            state_reason=f"The mail server could not be reached at {at:%H:%M}; trying again."
+        )
         return sent
     finally:
         connection.close()
@@ -108,6 +115,13 @@ def _recipient_send(recipient_id: int, campaign: Campaign, connection, now) -> i
     except smtplib.SMTPRecipientsRefused:
         _record(recipient, RecipientState.FAILED, error="The mail server refused the address.")
         return 0
+    except smtplib.SMTPDataError as error:
+        if error.smtp_code < 500:
+            _give_back(recipient, f"SMTP {error.smtp_code}")
+            raise MailServerDown from error
+        reason = f"The mail server refused the message (SMTP {error.smtp_code})."
+        _record(recipient, RecipientState.FAILED, error=reason)
+        return 0
     except (smtplib.SMTPException, OSError) as error:
         _give_back(recipient, type(error).__name__)
         raise MailServerDown from error
@@ -116,14 +130,8 @@ def _recipient_send(recipient_id: int, campaign: Campaign, connection, now) -> i
 
 
 def recipient_personal(recipient: CampaignRecipient) -> Personal:
-    """The personal fields: a clinician's own names; office staff's name as the list has it."""
-    clinician = recipient.clinician
-    if clinician is not None:
-        first, last = clinician.first_name, clinician.last_name
-    else:
-        first, _, last = recipient.name.partition(" ")
     practice = recipient.organization.name if recipient.organization_id else ""
-    return Personal(first_name=first, last_name=last, name=recipient.name, practice=practice)
+    return personal_of(name=recipient.name, clinician=recipient.clinician, practice=practice)
 
 
 def _record(recipient: CampaignRecipient, state: str, *, error: str = "", **times) -> None:

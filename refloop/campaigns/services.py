@@ -197,7 +197,7 @@ def _transition(
 ) -> Campaign:
     """Validate the move, write it (only if the state is still the one we read), record it."""
     was = campaign.state
-    if to != was and to not in TRANSITIONS[was]:
+    if to not in TRANSITIONS[was]:
         raise Conflict(
             f"A {CampaignState(was).label.lower()} campaign cannot become "
             f"{CampaignState(to).label.lower()}."
@@ -426,10 +426,13 @@ def campaign_finish(*, campaign_id: int, now: dt.datetime) -> bool:
             details=counts,
             finished_at=now,
             lease_until=None,
+            state_reason="",
         )
     except Conflict:
         return False  # another worker finished it a moment ago
-    summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    summary = ", ".join(
+        f"{counts[state]} {state}" for state in ("sent", "suppressed", "failed") if counts[state]
+    )
     _notify_owner(campaign, f"Campaign “{campaign.name}” sent: {summary or 'nobody'}.", now)
     return True
 
@@ -451,10 +454,13 @@ def campaign_audience(*, campaign: Campaign) -> list:
 
 
 def _recipients_write(campaign: Campaign) -> int:
-    """The audience as recipient rows, plus the list's clinicians whose address is suppressed,
+    """The audience as recipient rows, plus the list's members whose address is suppressed,
     written as suppressed (the audience leaves them out; here they are counted, not dropped)."""
     audience = campaign_audience(campaign=campaign)
-    suppressed = set(Suppression.objects.values_list("email", flat=True))
+    addresses = {person.email.strip().lower() for person in audience}
+    suppressed = set(
+        Suppression.objects.filter(email__in=addresses).values_list("email", flat=True)
+    )
     rows, emails = [], set()
     for person in audience:
         email = person.email.strip().lower()
@@ -469,24 +475,27 @@ def _recipients_write(campaign: Campaign) -> int:
                 clinician_id=person.clinician_id,
                 contact_id=person.contact_id,
                 organization_id=person.organization_id,
-                token=secrets.token_urlsafe(32),
+                token=recipient_token(),
                 **_suppressed_fields(email in suppressed),
             )
         )
-    for clinician in _suppressed_clinicians(campaign, emails):
+    for member in _suppressed_members(campaign, emails):
         rows.append(
             CampaignRecipient(
                 campaign=campaign,
-                email=clinician.email_lower,
-                name=str(clinician),
-                clinician_id=clinician.pk,
-                token=secrets.token_urlsafe(32),
+                token=recipient_token(),
+                **member,
                 **_suppressed_fields(True),
             )
         )
-        emails.add(clinician.email_lower)
     CampaignRecipient.objects.bulk_create(rows, batch_size=500)
     return len(rows)
+
+
+def recipient_token() -> str:
+    """128 random bits (22 characters): short enough that the List-Unsubscribe and Message-ID
+    headers stay on one line."""
+    return secrets.token_urlsafe(16)
 
 
 def _suppressed_fields(suppressed: bool) -> dict:
@@ -495,16 +504,36 @@ def _suppressed_fields(suppressed: bool) -> dict:
     return {"state": RecipientState.SUPPRESSED, "error": "Unsubscribed: not sent."}
 
 
-def _suppressed_clinicians(campaign: Campaign, known: set[str]):
+def _suppressed_members(campaign: Campaign, known: set[str]) -> list[dict]:
+    """The list's clinicians and their offices' staff whose address is suppressed (the audience
+    leaves them out): written as suppressed recipients, so the results count them."""
+    from refloop.relations.models import OfficeContact
     from refloop.relations.queries import target_list_clinicians
 
-    return (
-        target_list_clinicians(target_list=campaign.target_list)
-        .annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=Suppression.objects.values("email"))
-        .exclude(email_lower__in=known)
-        .exclude(email="")
+    suppressed = Suppression.objects.values("email")
+    clinicians = target_list_clinicians(target_list=campaign.target_list)
+    members: dict[str, dict] = {}
+    for clinician in clinicians.annotate(address=Lower("email")).filter(address__in=suppressed):
+        members.setdefault(
+            clinician.address,
+            {"email": clinician.address, "name": str(clinician), "clinician_id": clinician.pk},
+        )
+    contacts = OfficeContact.objects.annotate(address=Lower("email")).filter(
+        address__in=suppressed,
+        organization__roles__clinician__in=clinicians,
+        organization__roles__active=True,
     )
+    for contact in contacts.distinct().order_by("pk"):
+        members.setdefault(
+            contact.address,
+            {
+                "email": contact.address,
+                "name": contact.name,
+                "contact_id": contact.pk,
+                "organization_id": contact.organization_id,
+            },
+        )
+    return [member for address, member in members.items() if address not in known]
 
 
 def suppression_add(*, email: str, source: str, reason: str = "unsubscribed") -> Suppression:

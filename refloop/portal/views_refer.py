@@ -1,4 +1,5 @@
-"""The public e-referral pages (no login): service lines, how to refer, the form, thank you.
+"""The public e-referral pages (no login): service lines, how to refer (each line's provider page
+with its measured turnaround, service sheet and referral packet as PDFs), the form, thank you.
 
 They show nothing about any patient or referral but the reference the sender just got, so they
 write no access log. Abuse: form posts per address per hour (a database counter), a cap on the
@@ -10,7 +11,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -19,6 +20,8 @@ from refloop.core.access_log import client_ip
 from refloop.core.errors import DomainError
 from refloop.directory.models import ServiceLine
 from refloop.portal.forms import EReferralForm, reference_sign
+from refloop.portal.provider_pdf import provider_packet_pdf, provider_sheet_pdf
+from refloop.portal.queries_provider import provider_index, provider_page
 from refloop.portal.services import e_referral_submit, reference_new
 from refloop.portal.services.throttle import rate_count_add
 
@@ -47,17 +50,32 @@ def _line_or_404(key: str) -> ServiceLine:
 
 
 def refer_index(request):
-    lines = ServiceLine.objects.filter(active=True).only("id", "code", "name", "description")
-    return render(request, "portal/refer/index.html", {**_context(), "lines": lines})
+    return render(request, "portal/refer/index.html", {**_context(), "rows": provider_index()})
 
 
 def refer_line(request, line: str):
-    line = _line_or_404(line)
+    page = provider_page(service_line=_line_or_404(line))
     return render(
-        request,
-        "portal/refer/line.html",
-        {**_context(), "line": line, "checklist": list(line.checklist.all())},
+        request, "portal/refer/line.html", {**_context(), "page": page, "line": page.line}
     )
+
+
+def refer_sheet(request, line: str):
+    """The line's one-page service sheet (PDF), from the provider page's own data."""
+    page = provider_page(service_line=_line_or_404(line), pdf=True)
+    return _pdf(provider_sheet_pdf(page=page), f"{page.line.code}-service-sheet.pdf")
+
+
+def refer_packet(request, line: str):
+    """The line's referral packet (PDF): cover, criteria, records, how to refer, fax cover."""
+    page = provider_page(service_line=_line_or_404(line), pdf=True)
+    return _pdf(provider_packet_pdf(page=page), f"{page.line.code}-referral-packet.pdf")
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
 
 
 def _form_page(request, line, form, *, error: str = "", status: int = 200):

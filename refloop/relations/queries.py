@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from refloop.analytics.metrics.referrers import SEGMENTS
 from refloop.campaigns.models import Suppression
 from refloop.directory.models import Clinician, ClinicianRole
+from refloop.outreach.models import Activity, ActivityAttendee
 from refloop.relations.models import (
     OfficeContact,
     PracticeAssignment,
@@ -30,10 +31,10 @@ from refloop.relations.models import (
 )
 
 SORTS = {
-    "score": ("-score", "-total", "key"),
-    "total": ("-total", "key"),
-    # the steepest recent fall first; no figure (too new to tell) last
-    "change": ("recent_change", "key"),
+    "score": (F("score").desc(), F("total").desc(), F("key").asc()),
+    "total": (F("total").desc(), F("key").asc()),
+    # the steepest recent fall first; no figure (too new to tell) last, on any database
+    "change": (F("recent_change").asc(nulls_last=True), F("key").asc()),
 }
 
 
@@ -217,3 +218,67 @@ def lists_visible(*, user) -> QuerySet[TargetList]:
         .select_related("owner")
         .order_by("name", "pk")
     )
+
+
+# Profiles ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Touch:
+    """An outreach touch as a profile lists it (outreach's skeleton fields only)."""
+
+    activity_id: int
+    starts_at: object
+    kind: str
+    status: str
+    title: str
+    liaison: str
+    organization: str
+    who: str  # the clinicians touched, by name ("" for a practice-wide activity)
+    attended: bool | None
+
+
+def touches_of(*, clinician_ids=(), organization_id: int | None = None) -> list[Touch]:
+    """Every outreach activity that touched these clinicians (as attendees) or was held with the
+    practice, newest first. Two queries."""
+    condition = Q(attendees__clinician_id__in=list(clinician_ids))
+    if organization_id is not None:
+        condition |= Q(organization_id=organization_id)
+    activities = list(
+        Activity.objects.filter(condition)
+        .distinct()
+        .select_related("liaison", "organization")
+        .order_by("-starts_at", "-pk")
+    )
+    attendees: dict[int, list] = {}
+    for row in ActivityAttendee.objects.filter(
+        activity_id__in=[a.pk for a in activities]
+    ).select_related("clinician"):
+        attendees.setdefault(row.activity_id, []).append(row)
+    chosen = set(clinician_ids)
+    touches = []
+    for activity in activities:
+        present = [a for a in attendees.get(activity.pk, []) if a.clinician_id in chosen]
+        touches.append(
+            Touch(
+                activity_id=activity.pk,
+                starts_at=activity.starts_at,
+                kind=activity.get_kind_display(),
+                status=activity.get_status_display(),
+                title=activity.title,
+                liaison=activity.liaison.get_full_name() or activity.liaison.get_username(),
+                organization=activity.organization.name if activity.organization else "",
+                who=", ".join(str(a.clinician) for a in present),
+                attended=any(a.attended for a in present) if present else None,
+            )
+        )
+    return touches
+
+
+def practice_territory(*, organization_id: int) -> Territory | None:
+    assignment = (
+        PracticeAssignment.objects.filter(organization_id=organization_id)
+        .select_related("territory__liaison")
+        .first()
+    )
+    return assignment.territory if assignment else None

@@ -1,6 +1,15 @@
 from django.urls import include, path
 
-from refloop.web.views import alerts, auth, calendar, loop, oversight, referrals, worklist
+from refloop.web.views import (
+    alerts,
+    auth,
+    calendar,
+    loop,
+    oversight,
+    provider_pages,
+    referrals,
+    worklist,
+)
 
 urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
@@ -33,4 +42,5 @@ urlpatterns = [
     path("content/", include("refloop.web.urls_content")),
     path("campaigns/", include("refloop.web.urls_campaigns")),
     path("gifts/", include("refloop.web.urls_gifts")),
+    path("provider-pages/", provider_pages.provider_pages, name="provider_pages"),
 ]

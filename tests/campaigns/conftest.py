@@ -55,13 +55,47 @@ def content(db):
 
 @pytest.fixture
 def target_list(liaison):
-    return TargetList.objects.create(name="Declining orthopedics", owner=liaison, shared=True)
+    return TargetList.objects.create(
+        name="Declining orthopedics",
+        owner=liaison,
+        shared=True,
+        criteria={"segments": ["declining"]},
+    )
 
 
 def draft(*, user, target_list, content, **fields) -> Campaign:
     from refloop.campaigns.services import campaign_create
 
     fields.setdefault("scheduled_at", timezone.now() + dt.timedelta(hours=1))
-    return campaign_create(
-        user=user, name="Knee clinic news", target_list=target_list, content_item=content, **fields
+    fields.setdefault("name", "Knee clinic news")
+    return campaign_create(user=user, target_list=target_list, content_item=content, **fields)
+
+
+def member(target_list, n: int, *, email: str | None = None, segment="declining", staff=True):
+    """A referring clinician on the list (a standing in its segment), with an e-mail, and their
+    practice's referral coordinator."""
+    from refloop.relations.enums import ContactRole
+    from refloop.relations.models import OfficeContact, ReferrerStanding
+    from tests import factories
+
+    clinician = factories.referrer()
+    clinician.first_name, clinician.email = f"Dana{n}", email or f"dr{n}@maple{n}.example"
+    clinician.save()
+    organization = clinician.organizations.get()
+    ReferrerStanding.objects.create(
+        key=f"c:{clinician.pk}",
+        clinician=clinician,
+        organization=organization,
+        name=str(clinician),
+        segment=segment,
+        total=12,
+        computed_at=timezone.now(),
     )
+    if staff:
+        OfficeContact.objects.create(
+            organization=organization,
+            name=f"Robin Coordinator{n}",
+            role=ContactRole.REFERRAL_COORDINATOR,
+            email=f"office{n}@maple{n}.example",
+        )
+    return clinician

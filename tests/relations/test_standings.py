@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 
 from refloop.analytics.jobs import facts_load
+from refloop.relations.jobs import standings_daily
 from refloop.relations.models import ReferrerStanding, StandingLine
 from refloop.relations.services import standings_refresh, standings_write
 from tests import factories
@@ -75,3 +76,12 @@ def test_it_refreshes_from_the_fact_table(north, line):
     row = ReferrerStanding.objects.get()
     assert (row.clinician, row.total, row.organization) == (person, 5, north["maple"])
     assert row.lines == [["Orthopedics", 5]]
+
+
+def test_it_refreshes_once_a_day_from_the_scheduler(north, line):
+    person = rf.clinician(north["maple"])
+    factories.referral(line=line, clinician=person, received_at=NOW - dt.timedelta(days=40))
+    facts_load(now=NOW)
+    assert standings_daily(NOW) == 1
+    assert standings_daily(NOW + dt.timedelta(minutes=10)) == 0  # done for the day
+    assert standings_daily(NOW + dt.timedelta(days=1)) == 1

@@ -212,8 +212,11 @@ def referrers(facts: pl.DataFrame, scope: Scope, *, months: int = DEFAULT_MONTHS
     lines = _lines(rows, w)
     report = []
     alerts = []
+    months = w.months
+    zeros = [MonthCount(m, 0) for m in months]  # shared: most months of most referrers
     for row in summary.iter_rows(named=True):
-        series = tuple(MonthCount(m, monthly.get((row["key"], m), 0)) for m in w.months)
+        counts = monthly.get(row["key"]) or [0] * len(months)
+        series = tuple([MonthCount(months[i], n) if n else zeros[i] for i, n in enumerate(counts)])
         referrer = _referrer(row, series, lines.get(row["key"], ()), scope, w, data_start)
         report.append(referrer)
         alert = _drop_off(row, series, scope, w)
@@ -273,9 +276,16 @@ def _summary(rows: pl.DataFrame, scope: Scope, w: Window) -> pl.DataFrame:
     )
 
 
-def _monthly(rows: pl.DataFrame, w: Window) -> dict[tuple[str, dt.date], int]:
+def _monthly(rows: pl.DataFrame, w: Window) -> dict[str, list[int]]:
+    """Each referrer's count in every month of the window, zeros included."""
+    index = {month: i for i, month in enumerate(w.months)}
     counts = rows.filter(pl.col("received_at") >= w.start).group_by("referrer_key", "month").len()
-    return {(key, month): n for key, month, n in counts.iter_rows()}
+    series: dict[str, list[int]] = {}
+    for key, month, n in counts.iter_rows():
+        i = index.get(month)
+        if i is not None:
+            series.setdefault(key, [0] * len(w.months))[i] = n
+    return series
 
 
 def _lines(rows: pl.DataFrame, w: Window) -> dict[str, tuple[LineCount, ...]]:

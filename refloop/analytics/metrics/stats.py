@@ -209,31 +209,38 @@ def poisson_trend(counts: Sequence[int], exposures: Sequence[float] | None = Non
         return Trend(0.0, 1.0)
     centre = sum(t for t, _, _ in rows) / len(rows)
     rows = [(t - centre, y, e) for t, y, e in rows]
-    null = _poisson_loglik(rows, math.log(total / weight), 0.0)
-    a, b = _poisson_fit(rows, math.log(total / weight))
-    statistic = 2 * (_poisson_loglik(rows, a, b) - null)
+    logged = [(t, y, e, math.log(e)) for t, y, e in rows]
+    null = _poisson_loglik(logged, math.log(total / weight), 0.0)
+    a, b = _poisson_fit(logged, math.log(total / weight))
+    statistic = 2 * (_poisson_loglik(logged, a, b) - null)
     statistic = 0.0 if statistic < 1e-9 else statistic  # rounding when the fit is the null
     return Trend(b, math.erfc(math.sqrt(statistic / 2)))
 
 
 def _poisson_loglik(rows, a: float, b: float) -> float:
-    total = 0.0
-    for t, y, e in rows:
-        eta = a + b * t + math.log(e)
-        total += y * eta - math.exp(eta)
+    """rows: (t, y, e, log e); log e is taken once per fit, not once per evaluation."""
+    total, exp = 0.0, math.exp
+    for t, y, _, log_e in rows:
+        eta = a + b * t + log_e
+        total += y * eta - exp(eta)
     return total
 
 
 def _poisson_fit(rows, a: float) -> tuple[float, float]:
-    b = 0.0
+    # One pass per Newton step for the gradient and the Hessian (50,000 referrers are fitted at
+    # once by the standings): each sum adds the same terms in the same order as a sum() per
+    # term would, so the fit is the same to the last bit, only faster. rows: (t, y, e, log e).
+    b, exp = 0.0, math.exp
     current = _poisson_loglik(rows, a, b)
     for _ in range(100):
-        mus = [(t, y, e * math.exp(a + b * t)) for t, y, e in rows]
-        g0 = sum(y - mu for _, y, mu in mus)
-        g1 = sum(t * (y - mu) for t, y, mu in mus)
-        h00 = sum(mu for _, _, mu in mus)
-        h01 = sum(t * mu for t, _, mu in mus)
-        h11 = sum(t * t * mu for t, _, mu in mus)
+        g0 = g1 = h00 = h01 = h11 = 0
+        for t, y, e, _ in rows:
+            mu = e * exp(a + b * t)
+            g0 += y - mu
+            g1 += t * (y - mu)
+            h00 += mu
+            h01 += t * mu
+            h11 += t * t * mu
         det = h00 * h11 - h01 * h01
         if det <= 1e-300:
             break
