@@ -151,13 +151,17 @@ def activity_touches(*, liaison=None, until: dt.date | None = None) -> dict[str,
     return dict(touches)
 
 
+REFERRING_KINDS = (OrganizationKind.REFERRING_PRACTICE, OrganizationKind.HOSPITAL)
+
+
 def practices_of(*, user) -> QuerySet[Organization]:
     """The referring practices a form offers a liaison: those of their territories, or every
-    referring practice for someone with no territory (a manager)."""
-    practices = Organization.objects.filter(kind=OrganizationKind.REFERRING_PRACTICE)
+    referring practice and hospital for someone with no territory (a manager)."""
     territories = territories_of(user=user)
     if territories.exists():
-        practices = practices.filter(assignment__territory__in=territories)
+        practices = Organization.objects.filter(assignment__territory__in=territories)
+    else:
+        practices = Organization.objects.filter(kind__in=REFERRING_KINDS)
     return practices.order_by("name", "id")
 
 

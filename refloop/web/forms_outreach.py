@@ -267,7 +267,9 @@ class InviteForm(forms.Form):
 class EffectForm(forms.Form):
     start = forms.DateField(widget=DATE_INPUT, required=False, label="Touched from")
     end = forms.DateField(widget=DATE_INPUT, required=False, label="until (not included)")
-    months = forms.IntegerField(min_value=1, max_value=12, required=False, initial=3)
+    months = forms.IntegerField(
+        min_value=1, max_value=12, required=False, initial=3, label="Months before and after"
+    )
     mine = forms.BooleanField(required=False, label="My touches only")
 
     def clean(self):

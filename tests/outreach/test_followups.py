@@ -74,3 +74,11 @@ def test_it_lets_a_manager_but_not_another_liaison_assign_a_task(liaison, manage
     with pytest.raises(NotAllowed):
         followup_add(owner=liaison, draft=draft, by=other)
     assert followup_add(owner=liaison, draft=draft, by=manager).owner == liaison
+
+
+def test_it_says_since_when_the_referrer_sent_less(liaison):
+    fading = standing(clinician=factories.referrer(), liaison=liaison, recent=1, expected=7.46)
+    fading.drop_off_detail["recent_from"] = "2026-10-01"
+    fading.save()
+    drop_off_tasks(timezone.now())
+    assert "1 referrals since Oct 1 where about 7.5 were expected" in FollowUp.objects.get().text

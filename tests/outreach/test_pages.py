@@ -262,3 +262,12 @@ def test_it_lists_a_referrers_touches_for_their_profile(liaison, patch):
         by=liaison,
     )
     assert referrer_activities(clinician=patch[0]) == [practice_wide, named]
+
+
+def test_it_offers_to_log_only_what_has_happened(client, liaison, patch):
+    ahead = _plan(liaison, patch, starts_at=timezone.now() + dt.timedelta(days=2))
+    past = _plan(liaison, patch)
+    sign_in(client, liaison)
+    log = "Log what happened"
+    assert log not in client.get(reverse("outreach_activity", args=[ahead.pk])).content.decode()
+    assert log in client.get(reverse("outreach_activity", args=[past.pk])).content.decode()

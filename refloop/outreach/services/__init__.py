@@ -33,6 +33,9 @@ from refloop.outreach.services.notices import cancel_notices_queue
 from refloop.relations.models import OfficeContact
 
 MAX_COST = Decimal("100000")
+# An activity can be logged as done up to this long before its start (a visit moved earlier in
+# the day); anything further ahead has not happened.
+LOG_AHEAD = dt.timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,7 @@ def activity_log(*, activity: Activity, entry: LogEntry, by) -> Activity:
     done)."""
     _may_change(by, activity)
     now = timezone.now()
-    if activity.starts_at > now + dt.timedelta(hours=12):
+    if activity.starts_at > now + LOG_AHEAD:
         raise DomainError("This activity is still ahead: log it once it has happened.")
     materials = entry.materials
     if materials is not None:
@@ -303,7 +306,7 @@ def activity_record(
 ) -> Activity:
     """A visit logged after the fact (the week page's quick form): planned and done at once, each
     step recorded as usual."""
-    if draft.starts_at > timezone.now() + dt.timedelta(hours=12):
+    if draft.starts_at > timezone.now() + LOG_AHEAD:
         raise DomainError("A visit logged as done cannot be in the future: plan it instead.")
     activity = activity_plan(liaison=liaison, draft=draft, by=by)
     return activity_log(
@@ -393,8 +396,10 @@ def drop_off_key(*, referrer_key: str, now: dt.datetime) -> str:
 def _drop_off_text(standing, detail: dict) -> str:
     practice = f" ({standing.practice})" if standing.practice else ""
     recent, expected = detail.get("recent_count"), detail.get("expected")
+    since = "lately"
+    if detail.get("recent_from"):
+        since = f"since {dt.date.fromisoformat(detail['recent_from']):%b %-d}"
+    figures = ""
     if recent is not None and expected is not None:
-        figures = f": {recent} referrals lately where about {float(expected):.1f} were expected"
-    else:
-        figures = ""
+        figures = f": {recent} referrals {since} where about {float(expected):.1f} were expected"
     return f"Call {standing.name}{practice}, referring less than usual{figures}."

@@ -32,6 +32,7 @@ from refloop.outreach.enums import EVENT_KINDS, ActivityStatus
 from refloop.outreach.models import Activity, FollowUp
 from refloop.outreach.queries import activity_detail, activity_touches, liaison_week, liaisons
 from refloop.outreach.services import (
+    LOG_AHEAD,
     LogEntry,
     activity_cancel,
     activity_edit,
@@ -114,6 +115,7 @@ def _week_context(request, liaison, shown, form) -> dict:
         "liaisons": list(liaisons()) if _oversees(request.user) else [],
         "form": form,
         "today": timezone.localdate(),
+        "log_until": timezone.now() + LOG_AHEAD,
         "sunday": shown.monday + dt.timedelta(days=6),
     }
 
@@ -176,13 +178,14 @@ def activity_page(request, pk: int):
         "activity": activity,
         "is_event": activity.kind in EVENT_KINDS,
         "planned": activity.status == ActivityStatus.PLANNED,
+        "loggable": activity.starts_at <= timezone.now() + LOG_AHEAD,
         "cancel_form": CancelForm(),
         "invite_form": InviteForm(user=request.user),
         "register_url": (
             request.build_absolute_uri(
                 reverse("event_register", args=[activity.registration_token])
             )
-            if activity.registration_token
+            if activity.registration_token and activity.status == ActivityStatus.PLANNED
             else ""
         ),
     }
@@ -302,8 +305,8 @@ def _quarter_before(day: dt.date) -> tuple[dt.date, dt.date]:
 def effect(request):
     """Referral volume and conversion of the referrers touched in a period, before and after the
     first touch, beside comparable untouched referrers: an association, with its interval."""
-    form = EffectForm(request.GET or None)
     start, end = _quarter_before(timezone.localdate())
+    form = EffectForm(request.GET or None, initial={"start": start, "end": end, "months": 3})
     months, mine = DEFAULT_MONTHS, False
     if form.is_bound and form.is_valid():
         start = form.cleaned_data["start"] or start
