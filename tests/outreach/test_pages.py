@@ -271,3 +271,23 @@ def test_it_offers_to_log_only_what_has_happened(client, liaison, patch):
     log = "Log what happened"
     assert log not in client.get(reverse("outreach_activity", args=[ahead.pk])).content.decode()
     assert log in client.get(reverse("outreach_activity", args=[past.pk])).content.decode()
+
+
+def test_it_shows_an_event_page_in_a_few_queries(
+    client, liaison, patch, django_assert_max_num_queries
+):
+    from refloop.outreach.services.events import registration_add
+
+    event = _plan(
+        liaison,
+        patch,
+        kind=ActivityKind.COMMUNITY_EVENT,
+        place="Library hall",
+        starts_at=timezone.now() + dt.timedelta(days=3),
+    )
+    for n in range(8):
+        registration_add(activity=event, name=f"Guest {n}", email=f"guest{n}@maple.test")
+    sign_in(client, liaison)
+    with django_assert_max_num_queries(21):
+        response = client.get(reverse("outreach_activity", args=[event.pk]))
+    assert response.content.decode().count("@maple.test") == 8
