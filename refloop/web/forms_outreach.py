@@ -12,7 +12,7 @@ from django.utils import timezone
 from refloop.content.enums import ContentState
 from refloop.content.models import ContentVersion
 from refloop.directory.models import Clinician, Organization
-from refloop.outreach.enums import ActivityKind
+from refloop.outreach.enums import ActivityKind, ActivityStatus
 from refloop.outreach.queries import clinicians_at, practices_of
 from refloop.outreach.services import ActivityDraft, FollowUpDraft
 from refloop.relations.models import OfficeContact, TargetList
@@ -123,7 +123,12 @@ class ActivityForm(forms.Form):
             "day": local.date(),
             "time": local.time().replace(second=0, microsecond=0),
             "organization": activity.organization_id,
-            "clinicians": [a.clinician_id for a in activity.attendees.all()],
+            # A held activity's clinicians are those who attended.
+            "clinicians": [
+                a.clinician_id
+                for a in activity.attendees.all()
+                if a.attended or activity.status != ActivityStatus.DONE
+            ],
             "contacts": list(activity.contacts.values_list("pk", flat=True)),
             "office_staff": activity.office_staff,
             "topics": activity.topics,

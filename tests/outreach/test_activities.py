@@ -62,7 +62,10 @@ def test_it_plans_logs_and_records_each_step(liaison):
     activity.refresh_from_db()
     assert activity.status == ActivityStatus.DONE
     assert activity.notes == "Asked about wait times"
-    assert list(activity.attendees.values_list("clinician", "attended")) == [(dana.pk, True)]
+    assert set(activity.attendees.values_list("clinician", "attended")) == {
+        (dana.pk, True),
+        (sam.pk, False),  # invited, did not come
+    }
     assert list(activity.materials.all()) == [sheet]
     [follow_up] = activity.follow_ups.all()
     assert (follow_up.owner, follow_up.due_on) == (liaison, due)

@@ -148,16 +148,27 @@ def _write_fields(activity: Activity, draft: ActivityDraft) -> None:
         setattr(activity, name, value.strip() if isinstance(value, str) else value)
 
 
-def _attendees_set(activity: Activity, clinicians: Iterable[Clinician], *, attended: bool) -> None:
-    """The clinicians of the activity are exactly these (invited when planned, present when
-    logged)."""
+def _attendees_set(activity: Activity, clinicians: Iterable[Clinician]) -> None:
+    """A planned activity's clinicians (invited) are exactly these."""
     wanted = {c.pk for c in clinicians}
     activity.attendees.exclude(clinician_id__in=wanted).delete()
     have = set(activity.attendees.values_list("clinician_id", flat=True))
-    activity.attendees.filter(clinician_id__in=wanted).update(attended=attended)
     ActivityAttendee.objects.bulk_create(
-        ActivityAttendee(activity=activity, clinician_id=pk, attended=attended)
+        ActivityAttendee(activity=activity, clinician_id=pk, attended=False)
         for pk in sorted(wanted - have)
+    )
+
+
+def _attendance_mark(activity: Activity, clinicians: Iterable[Clinician]) -> None:
+    """Who attended a held activity: these did (added if they were not invited), the other
+    invited clinicians did not (kept, marked absent)."""
+    came = {c.pk for c in clinicians}
+    activity.attendees.update(attended=False)
+    activity.attendees.filter(clinician_id__in=came).update(attended=True)
+    have = set(activity.attendees.values_list("clinician_id", flat=True))
+    ActivityAttendee.objects.bulk_create(
+        ActivityAttendee(activity=activity, clinician_id=pk, attended=True)
+        for pk in sorted(came - have)
     )
 
 
@@ -171,7 +182,7 @@ def activity_plan(*, liaison, draft: ActivityDraft, by) -> Activity:
     if draft.kind in EVENT_KINDS:
         activity.registration_token = secrets.token_urlsafe(18)
     activity.save()
-    _attendees_set(activity, draft.clinicians, attended=False)
+    _attendees_set(activity, draft.clinicians)
     activity.contacts.set(draft.contacts)
     activity.materials.set(draft.materials)
     _record(activity, by=by, was="", now=now, note="planned")
@@ -192,7 +203,10 @@ def activity_edit(*, activity: Activity, draft: ActivityDraft, by) -> Activity:
     if draft.kind in EVENT_KINDS and not activity.registration_token:
         activity.registration_token = secrets.token_urlsafe(18)
     activity.save()
-    _attendees_set(activity, draft.clinicians, attended=activity.status == ActivityStatus.DONE)
+    if activity.status == ActivityStatus.DONE:
+        _attendance_mark(activity, draft.clinicians)
+    else:
+        _attendees_set(activity, draft.clinicians)
     activity.contacts.set(draft.contacts)
     activity.materials.set(draft.materials)
     _record(activity, by=by, was=activity.status, now=timezone.now(), note="edited")
@@ -243,7 +257,7 @@ def activity_log(*, activity: Activity, entry: LogEntry, by) -> Activity:
         if value is not None:
             changes[name] = value.strip() if isinstance(value, str) else value
     was = _transition(activity, ActivityStatus.DONE, now, **changes)
-    _attendees_set(activity, entry.attended, attended=True)
+    _attendance_mark(activity, entry.attended)
     if entry.contacts is not None:
         activity.contacts.set(entry.contacts)
     if materials is not None:
