@@ -145,3 +145,15 @@ def test_it_records_a_visit_at_once(liaison):
     assert activity.status == ActivityStatus.DONE
     assert list(activity.attendees.values_list("attended", flat=True)) == [True]
     assert activity.changes.count() == 2
+
+
+def test_it_counts_as_touches_only_those_who_attended_a_held_activity(liaison):
+    from refloop.outreach.queries import activity_touches
+
+    dana, sam, lee = factories.referrer(), factories.referrer(), factories.referrer()
+    held = activity_plan(liaison=liaison, draft=_draft([dana, sam]), by=liaison)
+    activity_log(activity=held, entry=LogEntry(attended=[dana]), by=liaison)
+    activity_plan(liaison=liaison, draft=_draft([lee]), by=liaison)  # still planned
+    assert activity_touches() == {dana.npi: [timezone.localdate(held.starts_at)]}
+    other = factories.person("liaison")
+    assert activity_touches(liaison=other) == {}
