@@ -89,6 +89,8 @@ def test_it_sends_an_invitation_once_as_an_advertisement(liaison, target_list, s
     [email] = mail.outbox
     assert email.to == ["dana@maple.test"]
     assert email.subject == "Invitation: Knee pain: what to send and when"
+    practice = settings.REFLOOP_PRACTICE_NAME
+    assert email.from_email == f"{practice} <{settings.DEFAULT_FROM_EMAIL}>"
     assert email.body.startswith(f"Advertisement from {settings.REFLOOP_PRACTICE_NAME}.")
     assert settings.REFLOOP_PRACTICE_POSTAL_ADDRESS in email.body
     assert f"/e/u/{invitation.token}/" in email.body

@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
+from email.utils import formataddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -138,9 +139,13 @@ def invitation_compose(invitation: Invitation) -> EmailMessage:
         "You receive this as a referring clinician or a member of a referring office.",
         f"Unsubscribe (at once, for good): {unsubscribe}",
     ]
+    liaison_email = activity.liaison.email
     return EmailMessage(
         subject=f"Invitation: {activity.title}",
         body="\n".join(lines),
+        # An honest sender: the practice by name; answers go to the liaison who invites.
+        from_email=formataddr((practice, settings.DEFAULT_FROM_EMAIL)),
+        reply_to=[liaison_email] if liaison_email else None,
         to=[invitation.email],
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
@@ -158,7 +163,7 @@ def invitation_send(*, invitation_id: int, now: dt.datetime | None = None) -> st
     )
     if not claimed:
         return Invitation.objects.filter(pk=invitation_id).values_list("status", flat=True).first()
-    invitation = Invitation.objects.select_related("activity").get(pk=invitation_id)
+    invitation = Invitation.objects.select_related("activity__liaison").get(pk=invitation_id)
     if address_suppressed(email=invitation.email):
         return _finish(invitation_id, InvitationStatus.SUPPRESSED, "Unsubscribed: not sent.")
     if invitation.activity.status != ActivityStatus.PLANNED:
