@@ -291,3 +291,16 @@ def test_it_shows_an_event_page_in_a_few_queries(
     with django_assert_max_num_queries(21):
         response = client.get(reverse("outreach_activity", args=[event.pk]))
     assert response.content.decode().count("@maple.test") == 8
+
+
+def test_it_plans_a_visit_from_a_drop_off_task(client, liaison, patch):
+    standing(clinician=patch[0], liaison=liaison)
+    drop_off_tasks(timezone.now())
+    sign_in(client, liaison)
+    week = client.get(reverse("outreach_week")).content.decode()
+    organization = patch[0].organizations.first()
+    link = f"/outreach/activities/new/?organization={organization.pk}&amp;clinician={patch[0].pk}"
+    assert link in week
+    form = client.get(link.replace("&amp;", "&")).content.decode()
+    assert f'<option value="{patch[0].pk}" selected>' in form
+    assert f'<option value="{organization.pk}" selected>' in form

@@ -14,14 +14,14 @@ Definitions
   months (a cut month counts by the share of its days that passed). Conversion: of the referrals
   received in a window, the share seen (a visit happened) before as_of.
 - A referrer whose after window is shorter than MIN_AFTER_DAYS is "too recent" and left out.
-- Comparable untouched referrers of a touched one: every other referrer in the facts (a referral
-  anywhere in the data) with no touch from the start of its before window to the end of its after
-  window, measured over EXACTLY the same days (same calendar months: seasons and the practice's
-  own changes fall on both sides alike), and in the same volume band over the before window
-  (BANDS, referrals a month) and, when the caller gives `strata` (a trait fixed before the touch,
-  such as specialty), the same stratum. Why not the referrer's current segment: it is measured
-  after the touch and would carry the touch's own effect. A touched referrer with no comparable
-  one is "unmatched" and left out.
+- Comparable untouched referrers of a touched one: every other referrer with a referral in
+  `facts` (the page reads them from the earliest before window on) with no touch from the start
+  of its before window to the end of its after window, measured over EXACTLY the same days (same
+  calendar months: seasons and the practice's own changes fall on both sides alike), in the same
+  volume band over the before window (BANDS, referrals a month) and, when the caller gives
+  `strata` (a trait fixed before the touch, such as specialty), the same stratum. Why not the
+  referrer's current segment: it is measured after the touch and would carry the touch's own
+  effect. A touched referrer with no comparable one is "unmatched" and left out.
 - Difference-in-differences, volume: for each matched touched referrer, (after - before) minus
   the mean (after - before) of its comparable referrers; the estimate is the mean over touched
   referrers. Conversion: pooled shares, (touched after - touched before) - (comparable after -

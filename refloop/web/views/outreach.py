@@ -168,6 +168,9 @@ def _new_initial(request) -> dict:
     initial = {"day": _day(request.GET.get("day")), "kind": request.GET.get("kind", "")}
     if request.GET.get("organization", "").isdigit():
         initial["organization"] = int(request.GET["organization"])
+    if request.GET.get("clinician", "").isdigit():
+        initial["clinicians"] = [int(request.GET["clinician"])]
+        initial["kind"] = initial["kind"] or "office_visit"
     return initial
 
 
