@@ -11,5 +11,6 @@ urlpatterns = [
     path("refer/", include("refloop.portal.urls_refer")),
     path("office/", include("refloop.portal.urls_office")),
     path("m/", include("refloop.campaigns.urls_public")),
+    path("e/", include("refloop.outreach.urls_public")),  # event registration (no login)
     path("", include("refloop.web.urls")),
 ]
