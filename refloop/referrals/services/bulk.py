@@ -5,9 +5,9 @@ Per submission exactly what referral_receive does: the same check (`submission_p
 resend recognised by the sender's reference (answered with its referral, nothing written), the
 patient matched by MRN or name and date of birth (or made), the referrer matched by NPI, the
 other open referrals of the patient to the same line noted as possible duplicates, then the
-received event, the checklist, the first blockers and the clocks (`ClockBook`, as the services
-and the demo generator keep them). What differs is only how: the lookups are one query per kind
-for the whole batch, and the rows go in through core.bulk's `RowWriter` (one COPY per table
+received event, the checklist, the first blockers and the clocks (the rules of `ClockBook`, as
+rows: `clocks.received_clock_rows`). What differs is only how: the lookups are one query per
+kind for the whole batch, and the rows go in through core.bulk's `RowWriter` (one COPY per table
 on PostgreSQL, executemany on SQLite), with ids reserved up front so nothing is read back.
 
 A refused submission writes nothing and comes back with its problem, so the caller can keep it
@@ -52,12 +52,12 @@ from refloop.referrals.services.intake import (
     PatientData,
     ReferralSubmission,
     ReferrerData,
-    clocks_start,
     initial_blocker_kinds,
     patient_fields,
     referral_receive,
     referrer_text,
     submission_problems,
+    waits_on_others,
 )
 from refloop.referrals.services.lifecycle import require
 
@@ -106,7 +106,7 @@ class _Batch:
         self.events: list[dict] = []
         self.checklist: list[dict] = []
         self.blockers: list[dict] = []
-        self.clocks: list[ReferralClock] = []
+        self.clocks: list[dict] = []
 
     def receive(self) -> list[BulkReceived]:
         self._with_documents()
@@ -342,15 +342,16 @@ class _Batch:
             self._event(pk, at, EventKind.BLOCKER_OPENED, code=kind)
         referral["open_blocker_count"] = len(blockers)
         priority = referral["priority"]
-        book = clocks.ClockBook(
+        started = clocks.received_clock_rows(
             referral_id=pk,
             priority=priority,
             targets=self.targets.get((line_id, priority), {}),
             calendar=self.calendar,
+            at=at,
+            waiting=waits_on_others(blockers),
         )
-        clocks_start(book, at=at, blockers=blockers)
-        self.clocks.extend(book.clocks.values())
-        referral["next_due_at"], referral["next_at_risk_at"] = book.next_times()
+        self.clocks.extend(started)
+        referral["next_due_at"], referral["next_at_risk_at"] = clocks.next_times_of(started)
 
     def _event(self, referral_id: int, at, kind: str, **fields) -> None:
         self.events.append(
@@ -381,7 +382,7 @@ class _Batch:
             writer.insert(cursor, ReferralEvent, self.events)
             writer.insert(cursor, ChecklistItem, self.checklist)
             writer.insert(cursor, ReferralBlocker, self.blockers)
-            writer.insert(cursor, ReferralClock, self.clocks, objects=True)
+            writer.insert(cursor, ReferralClock, self.clocks)
 
 
 def _name_key(first: str, last: str, birth_date) -> tuple:

@@ -270,8 +270,13 @@ def _stamped(event: ReferralEvent, *, referral, actor, at) -> ReferralEvent:
 def clocks_start(book: clocks.ClockBook, *, at: dt.datetime, blockers: list[str]) -> None:
     """A new referral's clocks: started on arrival, paused at once if it waits on others."""
     clocks.on_received(book, at)
-    if any(kind in WAITING_BLOCKERS for kind in blockers):
+    if waits_on_others(blockers):
         clocks.on_waiting_changed(book, waiting=True, at=at)
+
+
+def waits_on_others(blockers: list[str]) -> bool:
+    """Whether a referral with these blockers waits on others (its clocks pause)."""
+    return any(kind in WAITING_BLOCKERS for kind in blockers)
 
 
 @transaction.atomic
