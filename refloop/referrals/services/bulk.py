@@ -17,6 +17,7 @@ files is per document anyway.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
@@ -139,11 +140,12 @@ class _Batch:
             line.pk: line for line in ServiceLine.objects.filter(pk__in=line_ids, active=True)
         }
         todo = []
+        today = timezone.localdate()
         for index, submission in enumerate(self.submissions):
             if self.results[index] is not None:
                 continue
             problems = submission_problems(
-                submission, line_active=submission.service_line_id in self.lines
+                submission, line_active=submission.service_line_id in self.lines, today=today
             )
             if problems:
                 self.results[index] = BulkReceived(None, False, problem=" ".join(problems))
@@ -155,7 +157,9 @@ class _Batch:
         subs = [self.submissions[i] for i in todo]
         references = {s.sender_reference for s in subs if s.sender_reference}
         systems = {s.sender_system for s in subs if s.sender_reference}
-        sent = Referral.objects.filter(sender_system__in=systems, sender_reference__in=references)
+        sent = Referral.objects.filter(
+            sender_system__any_of=systems, sender_reference__any_of=references
+        )
         self.sent: dict[tuple[str, str], int] = {
             (system, reference): pk
             for pk, system, reference in sent.values_list("pk", "sender_system", "sender_reference")
@@ -182,7 +186,7 @@ class _Batch:
         mrns = {p.mrn for p in given if p.mrn}
         self.by_mrn: dict[str, int] = {}
         self.born: dict[int, object] = {}  # patient id -> date of birth, for an MRN's check
-        for mrn, pk, born in Patient.objects.filter(mrn__in=mrns).values_list(
+        for mrn, pk, born in Patient.objects.filter(mrn__any_of=mrns).values_list(
             "mrn", "pk", "birth_date"
         ):
             self.by_mrn[mrn], self.born[pk] = pk, born
@@ -190,9 +194,9 @@ class _Batch:
         lasts = {p.last_name.strip().lower() for p in given}
         self.by_name: dict[tuple, int] = {}
         candidates = (
-            Patient.objects.filter(birth_date__in=births)
+            Patient.objects.filter(birth_date__any_of=births)
             .annotate(last_lower=Lower("last_name"))
-            .filter(last_lower__in=lasts)
+            .filter(last_lower__any_of=lasts)
             .order_by("pk")
             .values_list("pk", "first_name", "last_name", "birth_date")
         )
@@ -201,12 +205,12 @@ class _Batch:
         known = {*self.by_mrn.values(), *self.by_name.values()}
         members = {p.member_id for p in given if p.member_id}
         self.covered = set(
-            Coverage.objects.filter(patient_id__in=known, member_id__in=members).values_list(
-                "patient_id", "member_id"
-            )
+            Coverage.objects.filter(
+                patient_id__any_of=known, member_id__any_of=members
+            ).values_list("patient_id", "member_id")
         )
         self.open_referrals: dict[tuple[int, int], list[int]] = {}
-        open_referrals = Referral.objects.filter(patient_id__in=known, state__in=OPEN_STATES)
+        open_referrals = Referral.objects.filter(patient_id__any_of=known, state__in=OPEN_STATES)
         for pk, patient_id, line_id in open_referrals.order_by("pk").values_list(
             "pk", "patient_id", "service_line_id"
         ):
@@ -216,7 +220,7 @@ class _Batch:
         ids = {r.clinician_id for r in given if r.clinician_id}
         npis = {r.npi for r in given if not r.clinician_id and r.npi and _npi_valid(r.npi)}
         self.clinicians_by_id = {c.pk: c for c in Clinician.objects.filter(pk__in=ids)}
-        self.clinicians_by_npi = {c.npi: c for c in Clinician.objects.filter(npi__in=npis)}
+        self.clinicians_by_npi = {c.npi: c for c in Clinician.objects.filter(npi__any_of=npis)}
         org_ids = {r.organization_id for r in given if r.organization_id}
         self.organizations = {o.pk: o for o in Organization.objects.filter(pk__in=org_ids)}
         # referrer_organization for every clinician at once: the organization of their first role.
@@ -389,6 +393,7 @@ def _name_key(first: str, last: str, birth_date) -> tuple:
     return first.strip().lower(), last.strip().lower(), birth_date
 
 
+@functools.lru_cache(maxsize=1 << 14)  # a file names the same few hundred referrers again and again
 def _npi_valid(npi: str) -> bool:
     try:
         validate_npi(npi)
