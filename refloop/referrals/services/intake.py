@@ -457,11 +457,9 @@ def patient_match(data: PatientData) -> tuple[Patient, bool]:
 
 def patient_fields(data: PatientData) -> dict:
     """A new patient's columns, as given (coverage goes in its own table)."""
-    fields = {
-        name: getattr(data, name)
-        for name in data.__dataclass_fields__
-        if name not in {"payer", "plan", "member_id"}
-    }
+    fields = dict(vars(data))  # its fields, copied in C (a file import makes millions)
+    for name in ("payer", "plan", "member_id"):
+        del fields[name]
     fields["mrn"] = data.mrn or None
     return fields
 
