@@ -18,6 +18,7 @@ files is per document anyway.
 from __future__ import annotations
 
 import functools
+import string
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
@@ -191,7 +192,7 @@ class _Batch:
         ):
             self.by_mrn[mrn], self.born[pk] = pk, born
         births = {p.birth_date for p in given}
-        lasts = {p.last_name.strip().lower() for p in given}
+        lasts = {key for p in given for key in _lowered(p.last_name.strip())}
         self.by_name: dict[tuple, int] = {}
         candidates = (
             Patient.objects.filter(birth_date__any_of=births)
@@ -387,6 +388,16 @@ class _Batch:
             writer.insert(cursor, ChecklistItem, self.checklist)
             writer.insert(cursor, ReferralBlocker, self.blockers)
             writer.insert(cursor, ReferralClock, self.clocks)
+
+
+ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _lowered(name: str) -> set[str]:
+    """What the database's LOWER() may make of a name: Python's lower-casing, or ASCII letters
+    only (SQLite's, and PostgreSQL's under a C locale). The query asks for both; the match
+    itself is made here, with Python's, so every database finds the same patients."""
+    return {name.lower(), name.translate(ASCII_LOWER)}
 
 
 def _name_key(first: str, last: str, birth_date) -> tuple:
