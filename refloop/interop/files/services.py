@@ -19,8 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import queue
-import threading
 import uuid
 from collections.abc import Callable
 
@@ -224,72 +222,21 @@ def _process(run: ImportRun, owner: str, chunk_size: int, on_chunk) -> None:
     if run.rows_total is None:
         run.rows_total = rows_count(path, run.file_format)
         ImportRun.objects.filter(pk=run.pk).update(rows_total=run.rows_total)
-    with _ParsedAhead(rows, mapping, chunk_size=chunk_size, skip=run.rows_done) as chunks:
-        for chunk in chunks:
-            _chunk_import(run, owner, chunk)
+    chunk: list[tuple[int, dict]] = []
+    for index, numbered in enumerate(rows):
+        if index < run.rows_done:
+            continue  # committed by an earlier attempt
+        chunk.append(numbered)
+        if len(chunk) >= chunk_size:
+            _chunk_import(run, owner, mapping, chunk)
+            chunk = []
             if on_chunk:
                 on_chunk(run)
+    if chunk:
+        _chunk_import(run, owner, mapping, chunk)
+        if on_chunk:
+            on_chunk(run)
     _finish(run, owner, status=ImportRun.Status.DONE)
-
-
-class _ParsedAhead:
-    """The file's chunks from the cursor on, read and parsed by a thread of its own a chunk or
-    two ahead: reading and parsing need no database, so they go on while the database stores
-    the chunk before (the driver lets go of the interpreter while it waits). Chunks come in file
-    order; an error reading the file (not UTF-8) comes where it was met, after the chunks before
-    it, as it did when reading and storing took turns."""
-
-    AHEAD = 2  # chunks parsed and waiting: bounded, a million-row file is never held
-
-    def __init__(self, rows, mapping: Mapping, *, chunk_size: int, skip: int):
-        self.rows, self.mapping = rows, mapping
-        self.chunk_size, self.skip = chunk_size, skip
-        self.queue: queue.Queue = queue.Queue(maxsize=self.AHEAD)
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._read, name="import-parse", daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self._chunks()
-
-    def __exit__(self, *exc):
-        self.stopped.set()  # the reader stops at its next row or wait
-        self.thread.join()
-
-    def _chunks(self):
-        while (item := self.queue.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def _read(self) -> None:
-        try:
-            chunk = []
-            for index, (number, raw) in enumerate(self.rows):
-                if self.stopped.is_set():
-                    return
-                if index < self.skip:
-                    continue  # committed by an earlier attempt
-                chunk.append((number, raw, self.mapping.parse(raw)))
-                if len(chunk) >= self.chunk_size:
-                    self._put(chunk)
-                    chunk = []
-            if chunk:
-                self._put(chunk)
-            self._put(_END)
-        except BaseException as error:  # handed over: the run decides what it means
-            self._put(error)
-
-    def _put(self, item) -> None:
-        while not self.stopped.is_set():
-            try:
-                self.queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-
-_END = object()
 
 
 def _mapping(run: ImportRun) -> Mapping:
@@ -310,7 +257,7 @@ def _finish(run: ImportRun, owner: str, *, status: str, error: str = "") -> None
     )
 
 
-def _chunk_import(run: ImportRun, owner: str, parsed: list[tuple[int, dict, ParsedRow]]) -> None:
+def _chunk_import(run: ImportRun, owner: str, mapping: Mapping, chunk) -> None:
     """One chunk, one transaction: referrals, quarantine and the cursor move together."""
     counts = {"created": 0, "duplicate": 0, "quarantined": 0}
     quarantine: list[QuarantinedRow] = []
@@ -321,6 +268,7 @@ def _chunk_import(run: ImportRun, owner: str, parsed: list[tuple[int, dict, Pars
         quarantine.append(QuarantinedRow(run=run, row_number=number, raw=raw, reasons=reasons))
 
     with transaction.atomic():
+        parsed = [(number, raw, mapping.parse(raw)) for number, raw in chunk]
         plain = [(n, raw, p) for n, raw, p in parsed if p.submission and not p.history]
         answers = referrals_receive_bulk(
             submissions=[p.submission for _, _, p in plain], actor=actor
@@ -342,7 +290,7 @@ def _chunk_import(run: ImportRun, owner: str, parsed: list[tuple[int, dict, Pars
                     counts["created" if created else "duplicate"] += 1
         QuarantinedRow.objects.bulk_create(quarantine)
         moved = ImportRun.objects.filter(pk=run.pk, owner=owner).update(
-            rows_done=F("rows_done") + len(parsed),
+            rows_done=F("rows_done") + len(chunk),
             created=F("created") + counts["created"],
             duplicate=F("duplicate") + counts["duplicate"],
             quarantined=F("quarantined") + counts["quarantined"],
@@ -350,7 +298,7 @@ def _chunk_import(run: ImportRun, owner: str, parsed: list[tuple[int, dict, Pars
         )
         if not moved:
             raise LeaseLost
-    run.rows_done += len(parsed)
+    run.rows_done += len(chunk)
 
 
 def _with_history(row: ParsedRow, *, actor, run_id: int) -> bool:
