@@ -1,5 +1,5 @@
 """Importing a file makes exactly what referral_receive makes for its rows one by one (DESIGN.md,
-One way in): the chunked import, its reading thread and the bulk path against the single door,
+One way in): the chunked import and the bulk path against the single door,
 on the same file, across chunk edges."""
 
 from django.db import transaction
