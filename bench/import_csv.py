@@ -11,8 +11,16 @@ what the rows name). Generates N synthetic rows (default 1,000,000) as another s
       reads, maps and validates every row and receives it through `referrals_receive_bulk`
       (patients matched or made, referrers matched by NPI, events, checklist, blockers, clocks).
 
-Prints one JSON object: rows, seconds and rows/s for both, the ratio, the outcome counts and the
-peak RSS of this process. The imported referrals stay in the database (point it at a scratch one).
+  (c) the write floor: the rows (b) made, written again by PostgreSQL alone (INSERT ... SELECT
+      into empty copies of their tables with the same indexes and deferred foreign keys, one
+      transaction per chunk): what storing them costs the server whatever computes them. Raw
+      COPY into one unindexed table (a) says how fast text moves; (c) says how fast these
+      eleven-odd rows per referral, their ~45 index entries and ~13 foreign-key checks can go.
+
+Prints one JSON object: rows, seconds and rows/s for each, the ratios, the outcome counts, the
+CPU seconds of this process and of its PostgreSQL backend (a shared machine's wall clock says
+how busy the others were; the CPU says what the work cost) and the peak RSS of this process.
+The imported referrals stay in the database (point it at a scratch one).
 
     DATABASE_URL=postgres://... python bench/import_csv.py --rows 100000
 """
@@ -35,7 +43,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from refloop.directory.models import Clinician, ServiceLine  # noqa: E402
 from refloop.interop.files.models import ImportRun, ImportSource  # noqa: E402
@@ -118,6 +126,105 @@ def copy_raw(path: Path) -> float:
     return seconds, copied
 
 
+# The tables an import writes, parents first: referral rows name their patient, the rest their
+# referral.
+FLOOR_TABLES = (
+    "directory_patient",
+    "referrals_referral",
+    "referrals_referralevent",
+    "referrals_checklistitem",
+    "referrals_referralblocker",
+    "referrals_referralclock",
+)
+
+
+def tops() -> dict[str, int]:
+    """The highest id of each table written by an import (to find what a run made)."""
+    with connection.cursor() as cursor:
+        return {
+            table: cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+            for table in FLOOR_TABLES
+        }
+
+
+def write_floor(before: dict[str, int], chunk: int) -> tuple[float, int]:
+    """What storing the import's rows costs PostgreSQL alone, whatever computes them: the rows
+    the run made, written again by the server (INSERT ... SELECT, no Python per row) into empty
+    copies of their tables with the same indexes, checks and deferred foreign keys, `chunk`
+    referrals per transaction as the import commits them. Returns (seconds, referrals)."""
+    floor = {table: f"bench_floor_{table}" for table in FLOOR_TABLES}
+    with connection.cursor() as cursor:
+        for table, copy in floor.items():
+            cursor.execute(f"DROP TABLE IF EXISTS {copy} CASCADE")
+            cursor.execute(f"CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)")
+        for table, copy in floor.items():
+            keys = cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f'",
+                [table],
+            ).fetchall()
+            for name, definition in keys:
+                for parent in ("directory_patient", "referrals_referral"):
+                    definition = definition.replace(
+                        f"REFERENCES {parent}(", f"REFERENCES {floor[parent]}("
+                    )
+                cursor.execute(f"ALTER TABLE {copy} ADD CONSTRAINT {name}_f {definition}")
+        ids = [
+            row[0]
+            for row in cursor.execute(
+                "SELECT id FROM referrals_referral WHERE id > %s ORDER BY id",
+                [before["referrals_referral"]],
+            ).fetchall()
+        ]
+    started = time.perf_counter()
+    for start in range(0, len(ids), chunk):
+        low, high = ids[start], ids[min(start + chunk, len(ids)) - 1]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {floor['directory_patient']} SELECT * FROM directory_patient "
+                "WHERE id > %s AND id IN (SELECT patient_id FROM referrals_referral "
+                "WHERE id BETWEEN %s AND %s) ON CONFLICT (id) DO NOTHING",
+                [before["directory_patient"], low, high],
+            )
+            cursor.execute(
+                f"INSERT INTO {floor['referrals_referral']} SELECT * FROM referrals_referral "
+                "WHERE id BETWEEN %s AND %s",
+                [low, high],
+            )
+            for table in FLOOR_TABLES[2:]:
+                cursor.execute(
+                    f"INSERT INTO {floor[table]} SELECT * FROM {table} "
+                    "WHERE referral_id BETWEEN %s AND %s",
+                    [low, high],
+                )
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        for copy in reversed(floor.values()):
+            cursor.execute(f"DROP TABLE {copy} CASCADE")
+    return seconds, len(ids)
+
+
+def cpu_seconds() -> tuple[float, float | None]:
+    """CPU seconds used so far by this process and by its PostgreSQL backend (None when the
+    server's /proc is not ours to read). On a shared machine the wall clock says how busy the
+    others were; the CPU says what the work cost."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    ours = usage.ru_utime + usage.ru_stime
+    with connection.cursor() as cursor:
+        backend = cursor.execute("SELECT pg_backend_pid()").fetchone()[0]
+    try:
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return ours, None
+    return ours, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_used(before, after) -> dict:
+    python = after[0] - before[0]
+    server = None if after[1] is None else after[1] - before[1]
+    return {"python": round(python, 2), "postgres": None if server is None else round(server, 2)}
+
+
 def import_through_bulk(path: Path, chunk: int) -> tuple[float, ImportRun]:
     source, _ = ImportSource.objects.get_or_create(
         name="Bench export",
@@ -176,7 +283,12 @@ def main() -> None:
         generated = time.perf_counter() - generated
         file_mb = round(path.stat().st_size / 1e6, 1)
         copy_seconds, copied = copy_raw(path)
+        before = tops()
+        cpu = cpu_seconds()
         import_seconds, run = import_through_bulk(path, args.chunk)
+        import_cpu, cpu = cpu_used(cpu, cpu_seconds()), cpu_seconds()
+        floor_seconds, floor_rows = write_floor(before, args.chunk)
+        floor_cpu = cpu_used(cpu, cpu_seconds())
     finally:
         path.unlink(missing_ok=True)
     result = {
@@ -197,7 +309,17 @@ def main() -> None:
             "quarantined": run.quarantined,
             "status": run.status,
             "chunk": args.chunk,
+            "cpu_seconds": import_cpu,
         },
+        "write_floor": {
+            "referrals": floor_rows,
+            "seconds": round(floor_seconds, 2),
+            "rows_per_second": round(floor_rows / floor_seconds),
+            "cpu_seconds": floor_cpu,
+        },
+        "floor_to_import_ratio": round(
+            (floor_rows / floor_seconds) / (run.rows_done / import_seconds), 2
+        ),
         "copy_to_import_ratio": round(
             (copied / copy_seconds) / (run.rows_done / import_seconds), 1
         ),

@@ -10,7 +10,10 @@ class CoreConfig(AppConfig):
     def ready(self):
         # Roles are set-up data, not business logic: like Django's own permissions they are
         # brought in line with the code after every migrate.
-        from refloop.core import append_only  # noqa: F401  (registers the SQLite function)
+        from refloop.core import (
+            append_only,  # noqa: F401  (registers the SQLite function)
+            bulk,  # noqa: F401  (registers the any_of lookup)
+        )
         from refloop.core.roles import roles_sync
 
         post_migrate.connect(lambda **kwargs: roles_sync(), weak=False, dispatch_uid="roles_sync")

@@ -47,10 +47,7 @@ class ClockBook:
     changed: set[str] = field(default_factory=set)
 
     def _measure(self, clock: ReferralClock):
-        # Stat targets and calendar-day targets count elapsed time; the rest count business time.
-        if clock.around_the_clock or clock.unit == TargetUnit.CALENDAR_DAYS:
-            return AroundTheClock()
-        return self.calendar
+        return measure_for(clock.unit, clock.around_the_clock, self.calendar)
 
     def start(self, kind: str, at: dt.datetime) -> None:
         target = self.targets.get(kind)
@@ -69,10 +66,8 @@ class ClockBook:
         self.changed.add(kind)
 
     def _schedule(self, clock: ReferralClock) -> None:
-        measure = self._measure(clock)
-        clock.due_at = measure.add(clock.started_at, clock.target_seconds + clock.paused_seconds)
-        clock.at_risk_at = measure.add(
-            clock.started_at, int(clock.target_seconds * AT_RISK_SHARE) + clock.paused_seconds
+        clock.due_at, clock.at_risk_at = due_times(
+            self._measure(clock), clock.started_at, clock.target_seconds, clock.paused_seconds
         )
 
     def stop(self, kind: str, at: dt.datetime, *, finished: bool = True, met: bool | None = None):
@@ -148,10 +143,75 @@ class ClockBook:
         return min(c.due_at for c in running), min(c.at_risk_at for c in running)
 
 
+def measure_for(unit: str, around_the_clock: bool, calendar: BusinessCalendar):
+    # Stat targets and calendar-day targets count elapsed time; the rest count business time.
+    if around_the_clock or unit == TargetUnit.CALENDAR_DAYS:
+        return AROUND_THE_CLOCK
+    return calendar
+
+
+def due_times(measure, started_at: dt.datetime, target_seconds: int, paused_seconds: int):
+    """(due, at risk) of a running clock."""
+    return (
+        measure.add(started_at, target_seconds + paused_seconds),
+        measure.add(started_at, int(target_seconds * AT_RISK_SHARE) + paused_seconds),
+    )
+
+
+AROUND_THE_CLOCK = AroundTheClock()
+# The clocks a referral starts when it arrives, in the order they start.
+ON_RECEIVED = (TargetKind.ACKNOWLEDGE, TargetKind.TRIAGE, TargetKind.APPOINTMENT)
+
+
 def on_received(book: ClockBook, at: dt.datetime) -> None:
-    book.start(TargetKind.ACKNOWLEDGE, at)
-    book.start(TargetKind.TRIAGE, at)
-    book.start(TargetKind.APPOINTMENT, at)
+    for kind in ON_RECEIVED:
+        book.start(kind, at)
+
+
+def received_clock_rows(
+    *,
+    referral_id: int,
+    priority: str,
+    targets: dict[str, Target],
+    calendar: BusinessCalendar,
+    at: dt.datetime,
+    waiting: bool,
+) -> list[dict]:
+    """The clocks `on_received` starts (paused at once when the referral waits on others), as
+    rows by attname: what a new referral's ClockBook holds, without a model object per clock (a
+    file import makes millions). Columns not named take their defaults."""
+    rows = []
+    for kind in ON_RECEIVED:
+        target = targets.get(kind)
+        if target is None:
+            continue
+        around = priority == Priority.STAT
+        due_at = at_risk_at = None
+        if not waiting:
+            measure = measure_for(target.unit, around, calendar)
+            due_at, at_risk_at = due_times(measure, at, target.seconds, 0)
+        rows.append(
+            {
+                "referral_id": referral_id,
+                "kind": kind,
+                "unit": target.unit,
+                "around_the_clock": around,
+                "target_seconds": target.seconds,
+                "started_at": at,
+                "due_at": due_at,
+                "at_risk_at": at_risk_at,
+                "paused_since": at if waiting else None,
+            }
+        )
+    return rows
+
+
+def next_times_of(rows: list[dict]) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """ClockBook.next_times for clocks given as rows."""
+    running = [row for row in rows if row["due_at"] is not None]
+    if not running:
+        return None, None
+    return min(r["due_at"] for r in running), min(r["at_risk_at"] for r in running)
 
 
 def on_transition(

@@ -223,3 +223,17 @@ def test_it_hands_out_ids_that_new_referrals_continue_after(line, clinician, int
     after = factories.referral(line=line, clinician=clinician)
     assert after.pk > max(m.referral_id for m in made)
     assert Referral.objects.get(pk=made[1].referral_id).events.count() == 2
+
+
+def test_it_matches_names_and_references_whatever_characters_they_hold(line, clinician, intake):
+    """The batch's keys go to PostgreSQL as one array: quotes, commas, braces and backslashes
+    in a name or a reference must still match (and SQLite's IN likewise)."""
+    odd = 'O\'Brien, "Jr" {x}\\ Ñ'
+    first = factories.submission(line=line, clinician=clinician, last_name=odd,
+                                 sender_system="import:x", sender_reference=odd)  # fmt: skip
+    made = referrals_receive_bulk(submissions=[first], actor=intake)[0]
+    again = dataclasses.replace(first, sender_reference=f"{odd} 2")
+    second = referrals_receive_bulk(submissions=[first, again], actor=intake)
+    assert (second[0].referral_id, second[0].created) == (made.referral_id, False)
+    assert second[1].created and second[1].possible_duplicate_ids == [made.referral_id]
+    assert Patient.objects.filter(last_name=odd).count() == 1

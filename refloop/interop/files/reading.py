@@ -27,8 +27,14 @@ def rows_read(path: str, fmt: str) -> tuple[list[str], Iterator[tuple[int, dict[
 
 
 def rows_count(path: str, fmt: str) -> int:
-    _, rows = rows_read(path, fmt)
-    return sum(1 for _ in rows)
+    """The rows rows_read yields (blank ones skipped), counted without building them."""
+    if fmt != "csv":
+        _, rows = rows_read(path, fmt)
+        return sum(1 for _ in rows)
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)  # the header
+        return sum(1 for raw in reader if any(cell.strip() for cell in raw))
 
 
 def _csv_rows(path: str):

@@ -117,6 +117,8 @@ class Mapping:
         self.sender_system = sender_system
         self.default_received_at = default_received_at
         self.history = any(name in self.columns for name, _ in HISTORY_FIELDS)
+        # Times without a zone are the practice's (the zone in force when the run is read).
+        self.tz = timezone.get_current_timezone()
 
     def problems(self, header: list[str]) -> list[str]:
         """What is wrong with the mapping for a file with this header (checked once per file)."""
@@ -160,31 +162,24 @@ class _Reader:
             if required:
                 self.problems.append(f"{_label(name)}: missing.")
             return None
-        for fmt in self.m.date_formats:
-            try:
-                return dt.datetime.strptime(value[:10] if "%H" not in fmt else value, fmt).date()
-            except ValueError:
-                continue
-        self.problems.append(f"{_label(name)}: '{value}' is not a date in a known format.")
-        return None
+        parsed = _date_parsed(value, self.m.date_formats)
+        if parsed is None:
+            self.problems.append(f"{_label(name)}: '{value}' is not a date in a known format.")
+        return parsed
 
     def moment(self, name: str) -> dt.datetime | None:
         value = self.text(name)
         if not value:
             return None
-        for fmt in self.m.datetime_formats + self.m.date_formats:
-            try:
-                parsed = dt.datetime.strptime(value, fmt)
-            except ValueError:
-                continue
-            if timezone.is_naive(parsed):
-                parsed = timezone.make_aware(parsed)
-            if parsed > timezone.now():
-                self.problems.append(f"{_label(name)}: '{value}' is in the future.")
-                return None
-            return parsed
-        self.problems.append(f"{_label(name)}: '{value}' is not a date and time in a known format.")
-        return None
+        parsed = _moment_parsed(value, self.m.datetime_formats + self.m.date_formats, self.m.tz)
+        if parsed is None:
+            self.problems.append(
+                f"{_label(name)}: '{value}' is not a date and time in a known format."
+            )
+        elif parsed > timezone.now():
+            self.problems.append(f"{_label(name)}: '{value}' is in the future.")
+            return None
+        return parsed
 
     def choice(self, name: str, choices, default: str = "") -> str:
         value = self.mapped(name)
@@ -366,6 +361,30 @@ class _Reader:
                 )
             )
         return steps
+
+
+# A file repeats its dates (births, days of arrival) thousands of times; strptime is slow. The
+# answers depend only on the text, the formats and the zone, so they are remembered.
+@functools.lru_cache(maxsize=1 << 16)
+def _date_parsed(value: str, formats: tuple[str, ...]) -> dt.date | None:
+    for fmt in formats:
+        try:
+            return dt.datetime.strptime(value[:10] if "%H" not in fmt else value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _moment_parsed(value: str, formats: tuple[str, ...], tz) -> dt.datetime | None:
+    """The moment in the first format that reads it; a time without a zone is in `tz`."""
+    for fmt in formats:
+        try:
+            parsed = dt.datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return timezone.make_aware(parsed, tz) if timezone.is_naive(parsed) else parsed
+    return None
 
 
 @functools.cache

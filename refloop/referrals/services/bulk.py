@@ -5,9 +5,9 @@ Per submission exactly what referral_receive does: the same check (`submission_p
 resend recognised by the sender's reference (answered with its referral, nothing written), the
 patient matched by MRN or name and date of birth (or made), the referrer matched by NPI, the
 other open referrals of the patient to the same line noted as possible duplicates, then the
-received event, the checklist, the first blockers and the clocks (`ClockBook`, as the services
-and the demo generator keep them). What differs is only how: the lookups are one query per kind
-for the whole batch, and the rows go in through core.bulk's `RowWriter` (one COPY per table
+received event, the checklist, the first blockers and the clocks (the rules of `ClockBook`, as
+rows: `clocks.received_clock_rows`). What differs is only how: the lookups are one query per
+kind for the whole batch, and the rows go in through core.bulk's `RowWriter` (one COPY per table
 on PostgreSQL, executemany on SQLite), with ids reserved up front so nothing is read back.
 
 A refused submission writes nothing and comes back with its problem, so the caller can keep it
@@ -17,6 +17,8 @@ files is per document anyway.
 
 from __future__ import annotations
 
+import functools
+import string
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
@@ -52,12 +54,12 @@ from refloop.referrals.services.intake import (
     PatientData,
     ReferralSubmission,
     ReferrerData,
-    clocks_start,
     initial_blocker_kinds,
     patient_fields,
     referral_receive,
     referrer_text,
     submission_problems,
+    waits_on_others,
 )
 from refloop.referrals.services.lifecycle import require
 
@@ -106,7 +108,7 @@ class _Batch:
         self.events: list[dict] = []
         self.checklist: list[dict] = []
         self.blockers: list[dict] = []
-        self.clocks: list[ReferralClock] = []
+        self.clocks: list[dict] = []
 
     def receive(self) -> list[BulkReceived]:
         self._with_documents()
@@ -139,11 +141,12 @@ class _Batch:
             line.pk: line for line in ServiceLine.objects.filter(pk__in=line_ids, active=True)
         }
         todo = []
+        today = timezone.localdate()
         for index, submission in enumerate(self.submissions):
             if self.results[index] is not None:
                 continue
             problems = submission_problems(
-                submission, line_active=submission.service_line_id in self.lines
+                submission, line_active=submission.service_line_id in self.lines, today=today
             )
             if problems:
                 self.results[index] = BulkReceived(None, False, problem=" ".join(problems))
@@ -155,7 +158,9 @@ class _Batch:
         subs = [self.submissions[i] for i in todo]
         references = {s.sender_reference for s in subs if s.sender_reference}
         systems = {s.sender_system for s in subs if s.sender_reference}
-        sent = Referral.objects.filter(sender_system__in=systems, sender_reference__in=references)
+        sent = Referral.objects.filter(
+            sender_system__any_of=systems, sender_reference__any_of=references
+        )
         self.sent: dict[tuple[str, str], int] = {
             (system, reference): pk
             for pk, system, reference in sent.values_list("pk", "sender_system", "sender_reference")
@@ -182,17 +187,17 @@ class _Batch:
         mrns = {p.mrn for p in given if p.mrn}
         self.by_mrn: dict[str, int] = {}
         self.born: dict[int, object] = {}  # patient id -> date of birth, for an MRN's check
-        for mrn, pk, born in Patient.objects.filter(mrn__in=mrns).values_list(
+        for mrn, pk, born in Patient.objects.filter(mrn__any_of=mrns).values_list(
             "mrn", "pk", "birth_date"
         ):
             self.by_mrn[mrn], self.born[pk] = pk, born
         births = {p.birth_date for p in given}
-        lasts = {p.last_name.strip().lower() for p in given}
+        lasts = {key for p in given for key in _lowered(p.last_name.strip())}
         self.by_name: dict[tuple, int] = {}
         candidates = (
-            Patient.objects.filter(birth_date__in=births)
+            Patient.objects.filter(birth_date__any_of=births)
             .annotate(last_lower=Lower("last_name"))
-            .filter(last_lower__in=lasts)
+            .filter(last_lower__any_of=lasts)
             .order_by("pk")
             .values_list("pk", "first_name", "last_name", "birth_date")
         )
@@ -201,12 +206,12 @@ class _Batch:
         known = {*self.by_mrn.values(), *self.by_name.values()}
         members = {p.member_id for p in given if p.member_id}
         self.covered = set(
-            Coverage.objects.filter(patient_id__in=known, member_id__in=members).values_list(
-                "patient_id", "member_id"
-            )
+            Coverage.objects.filter(
+                patient_id__any_of=known, member_id__any_of=members
+            ).values_list("patient_id", "member_id")
         )
         self.open_referrals: dict[tuple[int, int], list[int]] = {}
-        open_referrals = Referral.objects.filter(patient_id__in=known, state__in=OPEN_STATES)
+        open_referrals = Referral.objects.filter(patient_id__any_of=known, state__in=OPEN_STATES)
         for pk, patient_id, line_id in open_referrals.order_by("pk").values_list(
             "pk", "patient_id", "service_line_id"
         ):
@@ -216,7 +221,7 @@ class _Batch:
         ids = {r.clinician_id for r in given if r.clinician_id}
         npis = {r.npi for r in given if not r.clinician_id and r.npi and _npi_valid(r.npi)}
         self.clinicians_by_id = {c.pk: c for c in Clinician.objects.filter(pk__in=ids)}
-        self.clinicians_by_npi = {c.npi: c for c in Clinician.objects.filter(npi__in=npis)}
+        self.clinicians_by_npi = {c.npi: c for c in Clinician.objects.filter(npi__any_of=npis)}
         org_ids = {r.organization_id for r in given if r.organization_id}
         self.organizations = {o.pk: o for o in Organization.objects.filter(pk__in=org_ids)}
         # referrer_organization for every clinician at once: the organization of their first role.
@@ -342,15 +347,16 @@ class _Batch:
             self._event(pk, at, EventKind.BLOCKER_OPENED, code=kind)
         referral["open_blocker_count"] = len(blockers)
         priority = referral["priority"]
-        book = clocks.ClockBook(
+        started = clocks.received_clock_rows(
             referral_id=pk,
             priority=priority,
             targets=self.targets.get((line_id, priority), {}),
             calendar=self.calendar,
+            at=at,
+            waiting=waits_on_others(blockers),
         )
-        clocks_start(book, at=at, blockers=blockers)
-        self.clocks.extend(book.clocks.values())
-        referral["next_due_at"], referral["next_at_risk_at"] = book.next_times()
+        self.clocks.extend(started)
+        referral["next_due_at"], referral["next_at_risk_at"] = clocks.next_times_of(started)
 
     def _event(self, referral_id: int, at, kind: str, **fields) -> None:
         self.events.append(
@@ -381,13 +387,24 @@ class _Batch:
             writer.insert(cursor, ReferralEvent, self.events)
             writer.insert(cursor, ChecklistItem, self.checklist)
             writer.insert(cursor, ReferralBlocker, self.blockers)
-            writer.insert(cursor, ReferralClock, self.clocks, objects=True)
+            writer.insert(cursor, ReferralClock, self.clocks)
+
+
+ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _lowered(name: str) -> set[str]:
+    """What the database's LOWER() may make of a name: Python's lower-casing, or ASCII letters
+    only (SQLite's, and PostgreSQL's under a C locale). The query asks for both; the match
+    itself is made here, with Python's, so every database finds the same patients."""
+    return {name.lower(), name.translate(ASCII_LOWER)}
 
 
 def _name_key(first: str, last: str, birth_date) -> tuple:
     return first.strip().lower(), last.strip().lower(), birth_date
 
 
+@functools.lru_cache(maxsize=1 << 14)  # a file names the same few hundred referrers again and again
 def _npi_valid(npi: str) -> bool:
     try:
         validate_npi(npi)
