@@ -26,7 +26,7 @@ from refloop.gifts.enums import (
 )
 from refloop.gifts.models import Cure, GiftItem, GiftLimit, GiftLogEntry, GiftShare
 from refloop.gifts.rules import Attendee, is_physician, money, split_equally
-from refloop.outreach.models import ActivityAttendee
+from refloop.outreach.models import Activity, ActivityAttendee
 
 ZERO = Decimal("0.00")
 _SUM = dict(output_field=DecimalField(max_digits=12, decimal_places=2))
@@ -98,8 +98,23 @@ def attendees_resolve(
         Attendee(name=str(c), clinician_id=c.pk, physician=is_physician(c.credentials))
         for c in clinicians
     ]
-    people += [Attendee(name=name.strip()) for name in others if name.strip()]
+    names = [name.strip() for name in others if name.strip()]
+    if activity_id:
+        names += _office_staff_present(activity_id)
+    seen: set[str] = set()
+    for name in names:  # each person once, though named on the activity and the form alike
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            people.append(Attendee(name=name))
     return people
+
+
+def _office_staff_present(activity_id: int) -> list[str]:
+    """Office staff the activity records as met: contacts on file and "name, role" lines. They
+    share a meal's cost (and never count against a physician's limit)."""
+    activity = Activity.objects.prefetch_related("contacts").get(pk=activity_id)
+    lines = [line.split(",")[0].strip() for line in activity.office_staff.splitlines()]
+    return [contact.name for contact in activity.contacts.all()] + [n for n in lines if n]
 
 
 @dataclass(frozen=True)

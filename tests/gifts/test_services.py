@@ -7,6 +7,7 @@ import pytest
 
 from refloop.alerts.models import Alert
 from refloop.core.errors import Conflict, DomainError, NotAllowed
+from refloop.directory.models import Organization
 from refloop.gifts.enums import CureState, ExcessFlag, GiftAction, GiftState, LimitKind
 from refloop.gifts.models import Cure, GiftItem, GiftLimit, GiftLogEntry, GiftShare
 from refloop.gifts.queries import gift_ledger
@@ -412,3 +413,34 @@ def test_it_names_a_physician_by_credentials_only(liaison, on_day):
         clinician_ids=[dentist.pk],
     )
     assert item.shares.get().physician
+
+
+def test_it_splits_a_meal_with_the_office_staff_the_visit_recorded(liaison, physicians, on_day):
+    from django.utils import timezone
+
+    from refloop.relations.models import OfficeContact
+
+    practice = Organization.objects.create(name="Elm Street", kind="referring_practice")
+    coordinator = OfficeContact.objects.create(
+        organization=practice, name="Rae Okafor", role="referral_coordinator"
+    )
+    activity = Activity.objects.create(
+        kind="lunch_and_learn",
+        title="Lunch",
+        starts_at=timezone.now(),
+        liaison=liaison,
+        office_staff="Lee Marsh, practice manager\n",
+    )
+    activity.contacts.add(coordinator)
+    ActivityAttendee.objects.create(activity=activity, clinician=physicians[0], attended=True)
+    item = gift_plan(
+        kind="meal",
+        description="Lunch",
+        on=on_day,
+        total="60.00",
+        user=liaison,
+        activity_id=activity.pk,
+        others=["lee marsh"],  # named on the form too: one person, one share
+    )
+    # The physician, the coordinator on file and the practice manager: 20.00 each, not 60.00.
+    assert sorted(item.shares.values_list("amount", flat=True)) == [D("20.00")] * 3

@@ -119,3 +119,9 @@ def test_it_does_not_claim_idleness_after_a_sign_out(client, intake):
     response = client.get(reverse("login"))
 
     assert "idle" not in response.content.decode()
+
+
+def test_it_sends_a_liaison_who_opens_the_home_page_to_their_first_page(client, liaison):
+    client.force_login(liaison)
+    response = client.get(reverse("worklist"))
+    assert response.status_code == 302 and response["Location"] == reverse("program_overview")

@@ -18,7 +18,10 @@ NON_MONETARY = {
     2022: ("452", CMS_PAGE),
     2023: ("489", CMS_PAGE),
     2024: ("507", CMS_PAGE),
-    2026: ("535", "Issue 6 (CY 2026 figure, CPI-U adjusted); check against CMS's CPI-U Updates"),
+    2026: (
+        "535",
+        "CY 2026 figure as published (CPI-U adjusted); confirm on CMS's CPI-U Updates page",
+    ),
 }
 INCIDENTAL = {
     2020: "36",

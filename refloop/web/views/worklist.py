@@ -13,12 +13,22 @@ from refloop.referrals.enums import OPEN_STATES, State
 from refloop.referrals.queries import referral_search, worklist_page
 from refloop.referrals.services import referral_assign
 from refloop.web.forms import AssignForm, SearchForm, WorklistFilterForm
+from refloop.web.views import landing_url, requires, safe_next
 from refloop.web.views import query_with as _query
-from refloop.web.views import requires, safe_next
+
+
+def worklist(request):
+    # "/" is where signing in lands by default: people whose work is aggregates (liaisons,
+    # compliance) go to their own first page instead of a 403.
+    user = request.user
+    aggregates_only = user.has_perm("core.view_aggregates") and not user.has_perm("core.view_phi")
+    if user.is_authenticated and aggregates_only:
+        return redirect(landing_url(user))
+    return _worklist(request)
 
 
 @requires("view_phi")
-def worklist(request):
+def _worklist(request):
     people = list(people_who_see_phi())
     form = WorklistFilterForm(request.GET or None, user=request.user, people=people)
     page = worklist_page(filters=form.filters(), page=form.page_number())
