@@ -20,6 +20,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from refloop.analytics.metrics.referrers import SEGMENTS
 from refloop.campaigns.models import Suppression
 from refloop.directory.models import Clinician, ClinicianRole
+from refloop.outreach.enums import ActivityStatus
 from refloop.outreach.models import Activity, ActivityAttendee
 from refloop.relations.models import (
     OfficeContact,
@@ -269,7 +270,12 @@ def touches_of(*, clinician_ids=(), organization_id: int | None = None) -> list[
                 liaison=activity.liaison.get_full_name() or activity.liaison.get_username(),
                 organization=activity.organization.name if activity.organization else "",
                 who=", ".join(str(a.clinician) for a in present),
-                attended=any(a.attended for a in present) if present else None,
+                # Attendance is known only once the activity happened.
+                attended=(
+                    any(a.attended for a in present)
+                    if present and activity.status == ActivityStatus.DONE
+                    else None
+                ),
             )
         )
     return touches
