@@ -172,6 +172,21 @@ def line_held(*, service_line) -> bool:
     return line_access_held(service_line=service_line)
 
 
+def campaign_line_held(*, campaign: Campaign):
+    """The first line the campaign promotes whose access is over target, or None. A campaign
+    promotes the line chosen on its form AND its content's own line: the e-mail names the
+    content's line ({service_line}), so leaving the form's field empty must not skip the hold."""
+    lines = [campaign.service_line, campaign.content_item.service_line]
+    seen = set()
+    for line in lines:
+        if line is None or line.pk in seen:
+            continue
+        seen.add(line.pk)
+        if line_held(service_line=line):
+            return line
+    return None
+
+
 def _held_reason(service_line) -> str:
     return (
         f"{service_line.name}: measured days to appointment over the last 90 days exceed the "
@@ -256,8 +271,9 @@ def campaign_schedule(*, campaign: Campaign, user, now: dt.datetime | None = Non
             code="no_audience",
         )
     details = {"version": version.number}
-    if line_held(service_line=campaign.service_line):
-        reason = _held_reason(campaign.service_line)
+    held_line = campaign_line_held(campaign=campaign)
+    if held_line is not None:
+        reason = _held_reason(held_line)
         _transition(
             campaign,
             to=CampaignState.HELD,
@@ -353,9 +369,9 @@ def campaign_start(*, campaign_id: int, now: dt.datetime) -> str:
     stopped with the reason if the content expired meanwhile; or held if access went over target
     and no manager released it. Returns the state. Safe to call twice: only a scheduled campaign
     starts."""
-    campaign = Campaign.objects.select_related("content_item", "service_line", "target_list").get(
-        pk=campaign_id
-    )
+    campaign = Campaign.objects.select_related(
+        "content_item__service_line", "service_line", "target_list"
+    ).get(pk=campaign_id)
     if campaign.state != CampaignState.SCHEDULED:
         return campaign.state
     try:
@@ -375,9 +391,10 @@ def campaign_start(*, campaign_id: int, now: dt.datetime) -> str:
         )
         _notify_owner(campaign, f"Campaign “{campaign.name}” stopped. {reason}", now)
         return campaign.state
-    held = line_held(service_line=campaign.service_line)
+    held_line = campaign_line_held(campaign=campaign)
+    held = held_line is not None
     if held and campaign.hold_decision != HoldDecision.RELEASED:
-        reason = _held_reason(campaign.service_line)
+        reason = _held_reason(held_line)
         _transition(
             campaign,
             to=CampaignState.HELD,
