@@ -38,6 +38,7 @@ from refloop.content.enums import ContentKind
 from refloop.content.models import ContentVersion
 from refloop.content.queries import content_usable
 from refloop.core.errors import Conflict, DomainError, NotAllowed
+from refloop.core.roles import Role, user_roles
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,18 @@ EDITABLE_FIELDS = (
 def _require(user, permission: str) -> None:
     if user is not None and not user.has_perm(f"core.{permission}"):
         raise NotAllowed("Your role does not allow this action.")
+
+
+def campaign_may_change(*, user, campaign: Campaign) -> bool:
+    """The campaign's author, or a manager (who oversees the liaisons), as for activities."""
+    if user is None or campaign.created_by_id == user.pk or user.is_superuser:
+        return True
+    return bool(user_roles(user) & {Role.MANAGER, Role.ADMIN})
+
+
+def _may_change(user, campaign: Campaign) -> None:
+    if not campaign_may_change(user=user, campaign=campaign):
+        raise NotAllowed("Only the campaign's author or a manager can change it.")
 
 
 # Drafts -----------------------------------------------------------------------------------------
@@ -83,6 +96,7 @@ def campaign_create(*, user, name: str, target_list, content_item, **fields) -> 
 def campaign_update(*, campaign: Campaign, user, **fields) -> Campaign:
     """Change a draft (a scheduled or held campaign goes back to draft first)."""
     _require(user, "do_outreach")
+    _may_change(user, campaign)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise DomainError(f"These cannot be changed: {', '.join(sorted(unknown))}.")
@@ -256,6 +270,7 @@ def campaign_schedule(*, campaign: Campaign, user, now: dt.datetime | None = Non
     """Draft -> scheduled, or -> held when the promoted line's access is over target."""
     now = now or timezone.now()
     _require(user, "do_outreach")
+    _may_change(user, campaign)
     if campaign.state not in EDITABLE_STATES:
         raise Conflict("Only a draft can be scheduled.")
     _draft_check(campaign, user)
@@ -303,6 +318,7 @@ def campaign_unschedule(*, campaign: Campaign, user, now: dt.datetime | None = N
     """Scheduled or held -> draft, to change it (scheduling again checks everything again)."""
     now = now or timezone.now()
     _require(user, "do_outreach")
+    _may_change(user, campaign)
     return _transition(
         campaign,
         to=CampaignState.DRAFT,
@@ -352,6 +368,7 @@ def campaign_cancel(
     already sent stay sent, the rest stay queued (shown as not sent)."""
     now = now or timezone.now()
     _require(user, "do_outreach")
+    _may_change(user, campaign)
     return _transition(
         campaign,
         to=CampaignState.CANCELLED,
