@@ -157,3 +157,18 @@ def test_it_counts_as_touches_only_those_who_attended_a_held_activity(liaison):
     assert activity_touches() == {dana.npi: [timezone.localdate(held.starts_at)]}
     other = factories.person("liaison")
     assert activity_touches(liaison=other) == {}
+
+
+def test_it_never_puts_back_a_status_changed_while_the_edit_page_was_open(liaison, manager):
+    """The liaison's edit form holds the activity as it was; a manager cancels it meanwhile."""
+    activity = activity_plan(liaison=liaison, draft=_draft(), by=liaison)
+    on_the_page = type(activity).objects.get(pk=activity.pk)
+    activity_cancel(activity=activity, reason="Office closed", by=manager)
+    with pytest.raises(DomainError, match="cancelled"):
+        activity_edit(activity=on_the_page, draft=_draft(title="Renamed"), by=liaison)
+    activity.refresh_from_db()
+    assert (activity.status, activity.title, activity.cancel_reason) == (
+        ActivityStatus.CANCELLED,
+        "Visit Maple Family Practice",
+        "Office closed",
+    )

@@ -130,20 +130,23 @@ def _record(activity: Activity, *, by, was: str, now: dt.datetime, note: str = "
     )
 
 
+EDITED_FIELDS = (
+    "kind",
+    "title",
+    "starts_at",
+    "organization",
+    "office_staff",
+    "topics",
+    "notes",
+    "cost",
+    "place",
+    "join_link",
+    "capacity",
+)
+
+
 def _write_fields(activity: Activity, draft: ActivityDraft) -> None:
-    for name in (
-        "kind",
-        "title",
-        "starts_at",
-        "organization",
-        "office_staff",
-        "topics",
-        "notes",
-        "cost",
-        "place",
-        "join_link",
-        "capacity",
-    ):
+    for name in EDITED_FIELDS:
         value = getattr(draft, name)
         setattr(activity, name, value.strip() if isinstance(value, str) else value)
 
@@ -194,6 +197,11 @@ def activity_edit(*, activity: Activity, draft: ActivityDraft, by) -> Activity:
     """Change what an activity is (a planned or logged one; a cancelled one stays as it was).
     On a logged activity the clinicians listed are those who attended."""
     _may_change(by, activity)
+    # The row as it is now, locked: a cancel or log a moment ago (the page's copy is stale) is
+    # seen here, and only the fields an edit changes are written, so the status, the invited
+    # list and the cancel reason someone else wrote are never put back as this copy had them.
+    current = Activity.objects.select_for_update().get(pk=activity.pk)
+    activity.status, activity.registration_token = current.status, current.registration_token
     if activity.status == ActivityStatus.CANCELLED:
         raise DomainError("A cancelled activity cannot be edited.")
     _draft_check(draft)
@@ -202,7 +210,7 @@ def activity_edit(*, activity: Activity, draft: ActivityDraft, by) -> Activity:
     _write_fields(activity, draft)
     if draft.kind in EVENT_KINDS and not activity.registration_token:
         activity.registration_token = secrets.token_urlsafe(18)
-    activity.save()
+    activity.save(update_fields=[*EDITED_FIELDS, "registration_token"])
     if activity.status == ActivityStatus.DONE:
         _attendance_mark(activity, draft.clinicians)
     else:
