@@ -172,3 +172,17 @@ def test_it_never_puts_back_a_status_changed_while_the_edit_page_was_open(liaiso
         "Visit Maple Family Practice",
         "Office closed",
     )
+
+
+def test_it_refuses_to_log_a_planned_material_retired_since_the_plan(liaison):
+    sheet = material()
+    activity = activity_plan(liaison=liaison, draft=_draft(materials=[sheet]), by=liaison)
+    type(sheet).objects.filter(pk=sheet.pk).update(state=ContentState.RETIRED)
+    with pytest.raises(DomainError, match="Not approved for use"):
+        activity_log(activity=activity, entry=LogEntry(), by=liaison)
+    activity.refresh_from_db()
+    assert activity.status == ActivityStatus.PLANNED
+    # Taken off the activity, the visit is logged.
+    activity_edit(activity=activity, draft=_draft(materials=[]), by=liaison)
+    activity_log(activity=activity, entry=LogEntry(), by=liaison)
+    assert activity.status == ActivityStatus.DONE

@@ -253,8 +253,12 @@ def activity_log(*, activity: Activity, entry: LogEntry, by) -> Activity:
     if activity.starts_at > now + LOG_AHEAD:
         raise DomainError("This activity is still ahead: log it once it has happened.")
     materials = entry.materials
-    if materials is not None:
-        _materials_check(materials, activity_day(activity.starts_at))
+    # Without new materials the planned ones are recorded as used: checked again on the day,
+    # since one may have been retired or may have expired since the activity was planned.
+    _materials_check(
+        materials if materials is not None else activity.materials.all(),
+        activity_day(activity.starts_at),
+    )
     if entry.cost is not None and not (0 <= entry.cost <= MAX_COST):
         raise DomainError(f"The cost must be between 0 and {MAX_COST}.")
     for draft in entry.follow_ups:
