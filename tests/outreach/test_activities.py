@@ -186,3 +186,19 @@ def test_it_refuses_to_log_a_planned_material_retired_since_the_plan(liaison):
     activity_edit(activity=activity, draft=_draft(materials=[]), by=liaison)
     activity_log(activity=activity, entry=LogEntry(), by=liaison)
     assert activity.status == ActivityStatus.DONE
+
+
+def test_it_edits_a_logged_visit_whose_material_was_superseded_since(liaison):
+    sheet = material()
+    activity = activity_record(liaison=liaison, draft=_draft(materials=[sheet]), by=liaison)
+    type(sheet).objects.filter(pk=sheet.pk).update(state=ContentState.RETIRED)
+    sheet.refresh_from_db()
+    edited = _draft(materials=[sheet], notes="Asked for the new sheet")
+    activity_edit(activity=activity, draft=edited, by=liaison)
+    activity.refresh_from_db()
+    assert activity.notes == "Asked for the new sheet"
+    assert list(activity.materials.all()) == [sheet]
+    # A retired version cannot be added to a visit that did not use it.
+    other = activity_record(liaison=liaison, draft=_draft(), by=liaison)
+    with pytest.raises(DomainError, match="Not approved for use"):
+        activity_edit(activity=other, draft=_draft(materials=[sheet]), by=liaison)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -93,7 +93,10 @@ def _may_change(user, activity: Activity) -> None:
     raise NotAllowed("Only the activity's liaison or a manager can change it.")
 
 
-def _draft_check(draft: ActivityDraft) -> None:
+def _draft_check(draft: ActivityDraft, *, used: Collection[int] = ()) -> None:
+    """`used`: the ids of materials a logged activity already records as used (checked when it
+    was logged, on its day): kept without a new check, since approval is judged as it is now and
+    a version superseded since must not stop an edit of last month's visit."""
     if draft.kind not in ActivityKind.values:
         raise DomainError("Choose what kind of activity this is.")
     if not draft.title.strip():
@@ -106,7 +109,8 @@ def _draft_check(draft: ActivityDraft) -> None:
         raise DomainError("An event needs a place or a join link.")
     if draft.capacity is not None and draft.capacity < 1:
         raise DomainError("The capacity must be at least 1 (or empty for no limit).")
-    _materials_check(draft.materials, activity_day(draft.starts_at))
+    added = [m for m in draft.materials if m.pk not in used]
+    _materials_check(added, activity_day(draft.starts_at))
 
 
 def _materials_check(materials: Iterable[ContentVersion], day: dt.date) -> None:
@@ -204,7 +208,11 @@ def activity_edit(*, activity: Activity, draft: ActivityDraft, by) -> Activity:
     activity.status, activity.registration_token = current.status, current.registration_token
     if activity.status == ActivityStatus.CANCELLED:
         raise DomainError("A cancelled activity cannot be edited.")
-    _draft_check(draft)
+    used = ()
+    same_day = activity_day(draft.starts_at) == activity_day(current.starts_at)
+    if activity.status == ActivityStatus.DONE and same_day:
+        used = set(current.materials.values_list("pk", flat=True))
+    _draft_check(draft, used=used)
     if activity.status == ActivityStatus.DONE and draft.starts_at > timezone.now():
         raise DomainError("A logged activity cannot be in the future.")
     _write_fields(activity, draft)
