@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from refloop.campaigns.queries import address_suppressed
 from refloop.core.access_log import client_ip
 from refloop.core.errors import DomainError
-from refloop.outreach.enums import ActivityStatus
+from refloop.outreach.enums import EVENT_KINDS, ActivityStatus
 from refloop.outreach.models import Activity, Invitation
 from refloop.outreach.services.events import invitation_unsubscribe, registration_add
 from refloop.portal.services.throttle import rate_count_add
@@ -88,7 +88,8 @@ def _register(request, activity: Activity, form: RegisterForm, *, invitation=Non
 @never_cache
 @require_http_methods(["GET", "POST"])
 def register(request, token: str):
-    activity = Activity.objects.filter(registration_token=token).first()
+    # An activity edited from an event into a visit keeps its old token: its link shows nothing.
+    activity = Activity.objects.filter(registration_token=token, kind__in=EVENT_KINDS).first()
     if activity is None:
         raise Http404("This link is not valid.")
     if request.method == "POST":
@@ -97,7 +98,11 @@ def register(request, token: str):
 
 
 def _invitation_or_404(token: str) -> Invitation:
-    invitation = Invitation.objects.select_related("activity").filter(token=token).first()
+    invitation = (
+        Invitation.objects.select_related("activity")
+        .filter(token=token, activity__kind__in=EVENT_KINDS)
+        .first()
+    )
     if invitation is None:
         raise Http404("This link is not valid.")
     return invitation
