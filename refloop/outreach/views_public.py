@@ -97,12 +97,13 @@ def register(request, token: str):
     return render(request, "outreach/register.html", _context(activity, form=RegisterForm()))
 
 
-def _invitation_or_404(token: str) -> Invitation:
-    invitation = (
-        Invitation.objects.select_related("activity")
-        .filter(token=token, activity__kind__in=EVENT_KINDS)
-        .first()
-    )
+def _invitation_or_404(token: str, *, event_only: bool = True) -> Invitation:
+    """`event_only`: its activity is still an event (the registration page). An unsubscribe
+    link works whatever became of the event (CAN-SPAM: honoured at any time)."""
+    invitations = Invitation.objects.select_related("activity").filter(token=token)
+    if event_only:
+        invitations = invitations.filter(activity__kind__in=EVENT_KINDS)
+    invitation = invitations.first()
     if invitation is None:
         raise Http404("This link is not valid.")
     return invitation
@@ -129,7 +130,7 @@ def invitation(request, token: str):
 @csrf_exempt  # RFC 8058: the mail provider's one-click POST has no CSRF token
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
-    invitation = _invitation_or_404(token)
+    invitation = _invitation_or_404(token, event_only=False)
     if request.method == "POST":
         invitation_unsubscribe(invitation=invitation)
         return render(request, "outreach/unsubscribed.html", _context(email=invitation.email))

@@ -308,6 +308,7 @@ def test_it_plans_a_visit_from_a_drop_off_task(client, liaison, patch):
 
 def test_it_shows_nothing_by_the_link_of_an_event_turned_into_a_visit(client, liaison, patch):
     """The old registration link must not show a liaison's office visit to anyone holding it."""
+    from refloop.campaigns.models import Suppression
     from refloop.outreach.services import activity_edit
 
     event = _plan(
@@ -326,7 +327,12 @@ def test_it_shows_nothing_by_the_link_of_an_event_turned_into_a_visit(client, li
         starts_at=event.starts_at,
         organization=event.organization,
     )
+    invitation = event.invitations.create(email="pat@maple.test", token="tok-pat")
     activity_edit(activity=event, draft=visit, by=liaison)
     response = client.get(url)
     assert response.status_code == 404
     assert "declining" not in response.content.decode()
+    assert client.get(reverse("event_invitation", args=[invitation.token])).status_code == 404
+    # Its invitation's unsubscribe link still works (CAN-SPAM).
+    client.post(reverse("event_unsubscribe", args=[invitation.token]))
+    assert Suppression.objects.filter(email="pat@maple.test").exists()
