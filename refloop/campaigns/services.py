@@ -38,6 +38,7 @@ from refloop.content.enums import ContentKind
 from refloop.content.models import ContentVersion
 from refloop.content.queries import content_usable
 from refloop.core.errors import Conflict, DomainError, NotAllowed
+from refloop.core.roles import Role, user_roles
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,18 @@ EDITABLE_FIELDS = (
 def _require(user, permission: str) -> None:
     if user is not None and not user.has_perm(f"core.{permission}"):
         raise NotAllowed("Your role does not allow this action.")
+
+
+def campaign_may_change(*, user, campaign: Campaign) -> bool:
+    """The campaign's author, or a manager (who oversees the liaisons), as for activities."""
+    if user is None or campaign.created_by_id == user.pk or user.is_superuser:
+        return True
+    return bool(user_roles(user) & {Role.MANAGER, Role.ADMIN})
+
+
+def _may_change(user, campaign: Campaign) -> None:
+    if not campaign_may_change(user=user, campaign=campaign):
+        raise NotAllowed("Only the campaign's author or a manager can change it.")
 
 
 # Drafts -----------------------------------------------------------------------------------------
@@ -83,6 +96,7 @@ def campaign_create(*, user, name: str, target_list, content_item, **fields) -> 
 def campaign_update(*, campaign: Campaign, user, **fields) -> Campaign:
     """Change a draft (a scheduled or held campaign goes back to draft first)."""
     _require(user, "do_outreach")
+    _may_change(user, campaign)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise DomainError(f"These cannot be changed: {', '.join(sorted(unknown))}.")
@@ -172,6 +186,21 @@ def line_held(*, service_line) -> bool:
     return line_access_held(service_line=service_line)
 
 
+def campaign_line_held(*, campaign: Campaign):
+    """The first line the campaign promotes whose access is over target, or None. A campaign
+    promotes the line chosen on its form AND its content's own line: the e-mail names the
+    content's line ({service_line}), so leaving the form's field empty must not skip the hold."""
+    lines = [campaign.service_line, campaign.content_item.service_line]
+    seen = set()
+    for line in lines:
+        if line is None or line.pk in seen:
+            continue
+        seen.add(line.pk)
+        if line_held(service_line=line):
+            return line
+    return None
+
+
 def _held_reason(service_line) -> str:
     return (
         f"{service_line.name}: measured days to appointment over the last 90 days exceed the "
@@ -241,6 +270,7 @@ def campaign_schedule(*, campaign: Campaign, user, now: dt.datetime | None = Non
     """Draft -> scheduled, or -> held when the promoted line's access is over target."""
     now = now or timezone.now()
     _require(user, "do_outreach")
+    _may_change(user, campaign)
     if campaign.state not in EDITABLE_STATES:
         raise Conflict("Only a draft can be scheduled.")
     _draft_check(campaign, user)
@@ -256,8 +286,9 @@ def campaign_schedule(*, campaign: Campaign, user, now: dt.datetime | None = Non
             code="no_audience",
         )
     details = {"version": version.number}
-    if line_held(service_line=campaign.service_line):
-        reason = _held_reason(campaign.service_line)
+    held_line = campaign_line_held(campaign=campaign)
+    if held_line is not None:
+        reason = _held_reason(held_line)
         _transition(
             campaign,
             to=CampaignState.HELD,
@@ -287,6 +318,7 @@ def campaign_unschedule(*, campaign: Campaign, user, now: dt.datetime | None = N
     """Scheduled or held -> draft, to change it (scheduling again checks everything again)."""
     now = now or timezone.now()
     _require(user, "do_outreach")
+    _may_change(user, campaign)
     return _transition(
         campaign,
         to=CampaignState.DRAFT,
@@ -336,6 +368,7 @@ def campaign_cancel(
     already sent stay sent, the rest stay queued (shown as not sent)."""
     now = now or timezone.now()
     _require(user, "do_outreach")
+    _may_change(user, campaign)
     return _transition(
         campaign,
         to=CampaignState.CANCELLED,
@@ -353,9 +386,9 @@ def campaign_start(*, campaign_id: int, now: dt.datetime) -> str:
     stopped with the reason if the content expired meanwhile; or held if access went over target
     and no manager released it. Returns the state. Safe to call twice: only a scheduled campaign
     starts."""
-    campaign = Campaign.objects.select_related("content_item", "service_line", "target_list").get(
-        pk=campaign_id
-    )
+    campaign = Campaign.objects.select_related(
+        "content_item__service_line", "service_line", "target_list"
+    ).get(pk=campaign_id)
     if campaign.state != CampaignState.SCHEDULED:
         return campaign.state
     try:
@@ -375,9 +408,10 @@ def campaign_start(*, campaign_id: int, now: dt.datetime) -> str:
         )
         _notify_owner(campaign, f"Campaign “{campaign.name}” stopped. {reason}", now)
         return campaign.state
-    held = line_held(service_line=campaign.service_line)
+    held_line = campaign_line_held(campaign=campaign)
+    held = held_line is not None
     if held and campaign.hold_decision != HoldDecision.RELEASED:
-        reason = _held_reason(campaign.service_line)
+        reason = _held_reason(held_line)
         _transition(
             campaign,
             to=CampaignState.HELD,

@@ -200,6 +200,9 @@ def gift_record(
         raise DomainError("A gift given cannot be dated in the future: plan it instead.")
     now = timezone.now()
     with transaction.atomic():
+        # As for approvals: two items given to one physician recorded at once are judged one
+        # after the other, so the second sees the first and an excess is never missed.
+        _clinicians_lock([a.clinician_id for a in attendees if a.physician])
         item = _item_create(
             kind, basis, description, on, total, user, activity_id, attendees, GiftState.ACTUAL
         )
@@ -593,10 +596,11 @@ def _physician_shares(item: GiftItem) -> list[GiftShare]:
     return list(item.shares.filter(physician=True).order_by("clinician_id"))
 
 
-def _clinicians_lock(shares: list[GiftShare]) -> None:
+def _clinicians_lock(shares: list[GiftShare] | list[int]) -> None:
     """Two approvals or records for one physician at once are serialised here, so both cannot
-    pass the limit (on SQLite the IMMEDIATE transaction already serialises writers)."""
-    ids = sorted({s.clinician_id for s in shares})
+    pass the limit (on SQLite the IMMEDIATE transaction already serialises writers). `shares`:
+    the physicians' shares, or their clinician ids."""
+    ids = sorted({s if isinstance(s, int) else s.clinician_id for s in shares})
     list(Clinician.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
 
 

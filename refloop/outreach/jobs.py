@@ -5,7 +5,8 @@
   and the monthly counts, once per referrer and alert month: the task's unique key makes a run
   repeated, or two schedulers at once, write it once. A referrer with no liaison waits until
   their practice is in a territory.
-- invitations_send: event invitations whose task was lost (a worker down) are sent again.
+- invitations_send: event invitations whose task was lost (a worker down) are sent; one a
+  sender died holding is marked failed, not sent again (it may have gone out).
 """
 
 from __future__ import annotations
@@ -45,10 +46,18 @@ LOST_AFTER = dt.timedelta(minutes=2)  # a queued invitation's task has had time 
 
 
 def invitations_send(now: dt.datetime) -> int:
-    """Send the invitations still queued a while after they were made (their task was lost),
-    and those a sender died holding (the lease ran out); returns how many were handled."""
+    """Send the invitations still queued a while after they were made (their task was lost);
+    those a sender died holding (the lease ran out) are marked failed. Returns how many were
+    sent or tried."""
+    # A sender that held its claim past the lease may have sent it before dying (or may still be
+    # waiting on a slow mail server): marked failed, never sent again, so nobody gets it twice
+    # (as campaigns do; DESIGN.md: nothing is sent twice).
     stuck = Invitation.objects.filter(lease_until__lt=now, status=InvitationStatus.SENDING)
-    stuck.update(status=InvitationStatus.QUEUED, lease_until=None)
+    stuck.update(
+        status=InvitationStatus.FAILED,
+        status_reason="Interrupted while sending; not sent again so nobody gets it twice.",
+        lease_until=None,
+    )
     # Each send claims its row itself (queued -> sending), so two schedulers send once.
     ids = list(
         Invitation.objects.filter(status=InvitationStatus.QUEUED, created_at__lt=now - LOST_AFTER)

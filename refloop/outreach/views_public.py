@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from refloop.campaigns.queries import address_suppressed
 from refloop.core.access_log import client_ip
 from refloop.core.errors import DomainError
-from refloop.outreach.enums import ActivityStatus
+from refloop.outreach.enums import EVENT_KINDS, ActivityStatus
 from refloop.outreach.models import Activity, Invitation
 from refloop.outreach.services.events import invitation_unsubscribe, registration_add
 from refloop.portal.services.throttle import rate_count_add
@@ -88,7 +88,8 @@ def _register(request, activity: Activity, form: RegisterForm, *, invitation=Non
 @never_cache
 @require_http_methods(["GET", "POST"])
 def register(request, token: str):
-    activity = Activity.objects.filter(registration_token=token).first()
+    # An activity edited from an event into a visit keeps its old token: its link shows nothing.
+    activity = Activity.objects.filter(registration_token=token, kind__in=EVENT_KINDS).first()
     if activity is None:
         raise Http404("This link is not valid.")
     if request.method == "POST":
@@ -96,8 +97,13 @@ def register(request, token: str):
     return render(request, "outreach/register.html", _context(activity, form=RegisterForm()))
 
 
-def _invitation_or_404(token: str) -> Invitation:
-    invitation = Invitation.objects.select_related("activity").filter(token=token).first()
+def _invitation_or_404(token: str, *, event_only: bool = True) -> Invitation:
+    """`event_only`: its activity is still an event (the registration page). An unsubscribe
+    link works whatever became of the event (CAN-SPAM: honoured at any time)."""
+    invitations = Invitation.objects.select_related("activity").filter(token=token)
+    if event_only:
+        invitations = invitations.filter(activity__kind__in=EVENT_KINDS)
+    invitation = invitations.first()
     if invitation is None:
         raise Http404("This link is not valid.")
     return invitation
@@ -124,7 +130,7 @@ def invitation(request, token: str):
 @csrf_exempt  # RFC 8058: the mail provider's one-click POST has no CSRF token
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
-    invitation = _invitation_or_404(token)
+    invitation = _invitation_or_404(token, event_only=False)
     if request.method == "POST":
         invitation_unsubscribe(invitation=invitation)
         return render(request, "outreach/unsubscribed.html", _context(email=invitation.email))

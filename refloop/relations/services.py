@@ -16,7 +16,7 @@ import polars as pl
 from django.conf import settings
 from django.core.management.color import no_style
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import ProtectedError, Q
 from django.utils import timezone
 
 from refloop.analytics.metrics.referrer_service import (
@@ -273,9 +273,18 @@ def target_list_update(
 
 
 def target_list_delete(*, target_list: TargetList, user) -> None:
+    """A list that is a campaign's audience stays (the campaign's record names who it went to)."""
     _own(target_list, user)
+    try:
+        with transaction.atomic():
+            target_list.delete()
+    except ProtectedError:
+        raise DomainError(
+            f"“{target_list.name}” is the audience of a campaign, so it is kept. Stop sharing "
+            "it or rename it instead.",
+            code="list_in_use",
+        ) from None
     log.info("target list %s deleted by user %s", target_list.pk, user.pk)
-    target_list.delete()
 
 
 def _own(target_list: TargetList, user) -> None:

@@ -191,3 +191,24 @@ def test_it_shows_admins_campaigns_and_the_suppression_list_read_only(
     assert client.get(reverse("admin:campaigns_suppression_add")).status_code == 403
     change = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
     assert change.status_code == 200 and b"Knee clinic news" in change.content
+
+
+def test_it_hides_the_preview_of_a_campaign_on_someone_elses_private_list(client, liaison, content):
+    from refloop.core.roles import Role
+    from refloop.relations.models import TargetList
+
+    private = TargetList.objects.create(
+        name="My declining", owner=liaison, shared=False, criteria={"segments": ["declining"]}
+    )
+    member(private, 7)
+    campaign = draft(user=liaison, target_list=private, content=content)
+    other = factories.person(Role.LIAISON, username="other-liaison")
+    sign_in(client, other)
+    response = client.get(reverse("campaign_preview", args=[campaign.pk]))
+    assert response.status_code == 404
+    assert b"Dana7" not in response.content
+    response = client.post(reverse("campaign_cancel", args=[campaign.pk]), {"reason": "x"})
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.DRAFT
+    sign_in(client, liaison)
+    assert b"Dana7" in client.get(reverse("campaign_preview", args=[campaign.pk])).content

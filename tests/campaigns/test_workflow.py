@@ -260,3 +260,41 @@ def test_it_writes_no_recipient_for_a_cancelled_campaign(campaign, liaison):
     campaign_cancel(campaign=campaign, user=liaison)
     assert campaign_start(campaign_id=campaign.pk, now=timezone.now()) == "cancelled"
     assert not campaign.recipients.filter(state=RecipientState.QUEUED).exists()
+
+
+def test_it_holds_a_campaign_whose_content_promotes_a_line_over_target(
+    liaison, target_list, members, slow_line, manager
+):
+    """The form's 'service line promoted' left empty: the e-mail's own line still counts."""
+    content = email_content(line=slow_line)
+    campaign = draft(user=liaison, target_list=target_list, content=content)
+    assert campaign.service_line is None
+    campaign_schedule(campaign=campaign, user=liaison)
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.HELD
+    assert "Orthopedics: measured days to appointment" in campaign.state_reason
+    later = timezone.now() + dt.timedelta(days=1)
+    assert campaign_start(campaign_id=campaign.pk, now=later) == CampaignState.HELD
+    assert not campaign.recipients.exists()
+
+
+def test_it_lets_only_the_author_or_a_manager_change_a_campaign(campaign, liaison, manager):
+    """Another liaison may read a campaign on a shared list, not edit, schedule or cancel it."""
+    from refloop.core.roles import Role
+    from tests import factories
+
+    other = factories.person(Role.LIAISON, username="other-liaison")
+    with pytest.raises(NotAllowed):
+        campaign_update(campaign=campaign, user=other, name="Mine now")
+    with pytest.raises(NotAllowed):
+        campaign_schedule(campaign=campaign, user=other)
+    with pytest.raises(NotAllowed):
+        campaign_cancel(campaign=campaign, user=other, reason="not mine")
+    campaign_schedule(campaign=campaign, user=liaison)
+    with pytest.raises(NotAllowed):
+        campaign_unschedule(campaign=campaign, user=other)
+    campaign.refresh_from_db()
+    assert (campaign.state, campaign.name) == (CampaignState.SCHEDULED, "Knee clinic news")
+    campaign_cancel(campaign=campaign, user=manager, reason="Clinic closed that week")
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.CANCELLED

@@ -157,3 +157,48 @@ def test_it_counts_as_touches_only_those_who_attended_a_held_activity(liaison):
     assert activity_touches() == {dana.npi: [timezone.localdate(held.starts_at)]}
     other = factories.person("liaison")
     assert activity_touches(liaison=other) == {}
+
+
+def test_it_never_puts_back_a_status_changed_while_the_edit_page_was_open(liaison, manager):
+    """The liaison's edit form holds the activity as it was; a manager cancels it meanwhile."""
+    activity = activity_plan(liaison=liaison, draft=_draft(), by=liaison)
+    on_the_page = type(activity).objects.get(pk=activity.pk)
+    activity_cancel(activity=activity, reason="Office closed", by=manager)
+    with pytest.raises(DomainError, match="cancelled"):
+        activity_edit(activity=on_the_page, draft=_draft(title="Renamed"), by=liaison)
+    activity.refresh_from_db()
+    assert (activity.status, activity.title, activity.cancel_reason) == (
+        ActivityStatus.CANCELLED,
+        "Visit Maple Family Practice",
+        "Office closed",
+    )
+
+
+def test_it_refuses_to_log_a_planned_material_retired_since_the_plan(liaison):
+    sheet = material()
+    activity = activity_plan(liaison=liaison, draft=_draft(materials=[sheet]), by=liaison)
+    type(sheet).objects.filter(pk=sheet.pk).update(state=ContentState.RETIRED)
+    with pytest.raises(DomainError, match="Not approved for use"):
+        activity_log(activity=activity, entry=LogEntry(), by=liaison)
+    activity.refresh_from_db()
+    assert activity.status == ActivityStatus.PLANNED
+    # Taken off the activity, the visit is logged.
+    activity_edit(activity=activity, draft=_draft(materials=[]), by=liaison)
+    activity_log(activity=activity, entry=LogEntry(), by=liaison)
+    assert activity.status == ActivityStatus.DONE
+
+
+def test_it_edits_a_logged_visit_whose_material_was_superseded_since(liaison):
+    sheet = material()
+    activity = activity_record(liaison=liaison, draft=_draft(materials=[sheet]), by=liaison)
+    type(sheet).objects.filter(pk=sheet.pk).update(state=ContentState.RETIRED)
+    sheet.refresh_from_db()
+    edited = _draft(materials=[sheet], notes="Asked for the new sheet")
+    activity_edit(activity=activity, draft=edited, by=liaison)
+    activity.refresh_from_db()
+    assert activity.notes == "Asked for the new sheet"
+    assert list(activity.materials.all()) == [sheet]
+    # A retired version cannot be added to a visit that did not use it.
+    other = activity_record(liaison=liaison, draft=_draft(), by=liaison)
+    with pytest.raises(DomainError, match="Not approved for use"):
+        activity_edit(activity=other, draft=_draft(materials=[sheet]), by=liaison)

@@ -163,3 +163,19 @@ def test_it_tells_registrants_once_when_an_event_is_cancelled(
     assert email.to == ["pat@maple.test"]
     assert email.subject == "Cancelled: Knee pain: what to send and when"
     assert "is cancelled" in email.body
+
+
+def test_it_never_sends_twice_an_invitation_a_dead_sender_held(liaison, target_list):
+    """A worker claimed it (queued -> sending) and died: it may have gone out, so it is marked
+    failed with the reason, not sent again."""
+    event = _event(liaison)
+    event_invite(activity=event, target_list=target_list, by=liaison)
+    held = Invitation.objects.order_by("pk").first()
+    Invitation.objects.filter(pk=held.pk).update(
+        status=InvitationStatus.SENDING, lease_until=timezone.now() - dt.timedelta(minutes=1)
+    )
+    invitations_send(timezone.now() + dt.timedelta(minutes=3))
+    held.refresh_from_db()
+    assert held.status == InvitationStatus.FAILED
+    assert "not sent again" in held.status_reason
+    assert [m.to for m in mail.outbox].count([held.email]) == 0

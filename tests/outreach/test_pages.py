@@ -304,3 +304,35 @@ def test_it_plans_a_visit_from_a_drop_off_task(client, liaison, patch):
     form = client.get(link.replace("&amp;", "&")).content.decode()
     assert f'<option value="{patch[0].pk}" selected>' in form
     assert f'<option value="{organization.pk}" selected>' in form
+
+
+def test_it_shows_nothing_by_the_link_of_an_event_turned_into_a_visit(client, liaison, patch):
+    """The old registration link must not show a liaison's office visit to anyone holding it."""
+    from refloop.campaigns.models import Suppression
+    from refloop.outreach.services import activity_edit
+
+    event = _plan(
+        liaison,
+        patch,
+        kind=ActivityKind.LUNCH_AND_LEARN,
+        title="Knee lunch",
+        place="Maple, conference room",
+        starts_at=timezone.now() + dt.timedelta(days=3),
+    )
+    url = reverse("event_register", args=[event.registration_token])
+    assert client.get(url).status_code == 200
+    visit = ActivityDraft(
+        kind=ActivityKind.OFFICE_VISIT,
+        title="Visit Dr Lee about her declining referrals",
+        starts_at=event.starts_at,
+        organization=event.organization,
+    )
+    invitation = event.invitations.create(email="pat@maple.test", token="tok-pat")
+    activity_edit(activity=event, draft=visit, by=liaison)
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "declining" not in response.content.decode()
+    assert client.get(reverse("event_invitation", args=[invitation.token])).status_code == 404
+    # Its invitation's unsubscribe link still works (CAN-SPAM).
+    client.post(reverse("event_unsubscribe", args=[invitation.token]))
+    assert Suppression.objects.filter(email="pat@maple.test").exists()

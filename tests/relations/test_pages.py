@@ -201,3 +201,24 @@ def test_it_shows_a_referrers_profile_with_no_patient_on_it(client, liaison, lin
     for referral in Referral.objects.select_related("patient"):
         for text in (referral.patient.last_name, referral.patient.first_name + " "):
             assert text not in page and text not in practice and text not in found
+
+
+def test_it_keeps_a_list_that_a_campaign_was_sent_to_and_says_why(client, liaison, patch):
+    from refloop.campaigns.models import Campaign
+    from refloop.content.models import ContentItem
+
+    target = saved(liaison, name="Declining")
+    item = ContentItem.objects.create(kind="email", title="Knee clinic")
+    Campaign.objects.create(
+        name="Knee news",
+        target_list=target,
+        content_item=item,
+        sender_name="Riverside",
+        sender_address="outreach@riverside.example",
+        created_by=liaison,
+    )
+    sign_in(client, liaison)
+    response = client.post(reverse("referrers_list_delete", args=[target.pk]), follow=True)
+    assert response.status_code == 200
+    assert "is the audience of a campaign" in response.content.decode()
+    assert TargetList.objects.filter(pk=target.pk).exists()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -93,7 +93,10 @@ def _may_change(user, activity: Activity) -> None:
     raise NotAllowed("Only the activity's liaison or a manager can change it.")
 
 
-def _draft_check(draft: ActivityDraft) -> None:
+def _draft_check(draft: ActivityDraft, *, used: Collection[int] = ()) -> None:
+    """`used`: the ids of materials a logged activity already records as used (checked when it
+    was logged, on its day): kept without a new check, since approval is judged as it is now and
+    a version superseded since must not stop an edit of last month's visit."""
     if draft.kind not in ActivityKind.values:
         raise DomainError("Choose what kind of activity this is.")
     if not draft.title.strip():
@@ -106,7 +109,8 @@ def _draft_check(draft: ActivityDraft) -> None:
         raise DomainError("An event needs a place or a join link.")
     if draft.capacity is not None and draft.capacity < 1:
         raise DomainError("The capacity must be at least 1 (or empty for no limit).")
-    _materials_check(draft.materials, activity_day(draft.starts_at))
+    added = [m for m in draft.materials if m.pk not in used]
+    _materials_check(added, activity_day(draft.starts_at))
 
 
 def _materials_check(materials: Iterable[ContentVersion], day: dt.date) -> None:
@@ -130,20 +134,23 @@ def _record(activity: Activity, *, by, was: str, now: dt.datetime, note: str = "
     )
 
 
+EDITED_FIELDS = (
+    "kind",
+    "title",
+    "starts_at",
+    "organization",
+    "office_staff",
+    "topics",
+    "notes",
+    "cost",
+    "place",
+    "join_link",
+    "capacity",
+)
+
+
 def _write_fields(activity: Activity, draft: ActivityDraft) -> None:
-    for name in (
-        "kind",
-        "title",
-        "starts_at",
-        "organization",
-        "office_staff",
-        "topics",
-        "notes",
-        "cost",
-        "place",
-        "join_link",
-        "capacity",
-    ):
+    for name in EDITED_FIELDS:
         value = getattr(draft, name)
         setattr(activity, name, value.strip() if isinstance(value, str) else value)
 
@@ -194,15 +201,24 @@ def activity_edit(*, activity: Activity, draft: ActivityDraft, by) -> Activity:
     """Change what an activity is (a planned or logged one; a cancelled one stays as it was).
     On a logged activity the clinicians listed are those who attended."""
     _may_change(by, activity)
+    # The row as it is now, locked: a cancel or log a moment ago (the page's copy is stale) is
+    # seen here, and only the fields an edit changes are written, so the status, the invited
+    # list and the cancel reason someone else wrote are never put back as this copy had them.
+    current = Activity.objects.select_for_update().get(pk=activity.pk)
+    activity.status, activity.registration_token = current.status, current.registration_token
     if activity.status == ActivityStatus.CANCELLED:
         raise DomainError("A cancelled activity cannot be edited.")
-    _draft_check(draft)
+    used = ()
+    same_day = activity_day(draft.starts_at) == activity_day(current.starts_at)
+    if activity.status == ActivityStatus.DONE and same_day:
+        used = set(current.materials.values_list("pk", flat=True))
+    _draft_check(draft, used=used)
     if activity.status == ActivityStatus.DONE and draft.starts_at > timezone.now():
         raise DomainError("A logged activity cannot be in the future.")
     _write_fields(activity, draft)
     if draft.kind in EVENT_KINDS and not activity.registration_token:
         activity.registration_token = secrets.token_urlsafe(18)
-    activity.save()
+    activity.save(update_fields=[*EDITED_FIELDS, "registration_token"])
     if activity.status == ActivityStatus.DONE:
         _attendance_mark(activity, draft.clinicians)
     else:
@@ -245,8 +261,12 @@ def activity_log(*, activity: Activity, entry: LogEntry, by) -> Activity:
     if activity.starts_at > now + LOG_AHEAD:
         raise DomainError("This activity is still ahead: log it once it has happened.")
     materials = entry.materials
-    if materials is not None:
-        _materials_check(materials, activity_day(activity.starts_at))
+    # Without new materials the planned ones are recorded as used: checked again on the day,
+    # since one may have been retired or may have expired since the activity was planned.
+    _materials_check(
+        materials if materials is not None else activity.materials.all(),
+        activity_day(activity.starts_at),
+    )
     if entry.cost is not None and not (0 <= entry.cost <= MAX_COST):
         raise DomainError(f"The cost must be between 0 and {MAX_COST}.")
     for draft in entry.follow_ups:

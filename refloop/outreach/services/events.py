@@ -59,6 +59,9 @@ def event_invite(*, activity: Activity, target_list: TargetList, by) -> InviteRe
     one per address, unsubscribed addresses left out); someone invited before is not invited
     again."""
     _may_change(by, activity)
+    # Two invitations of one event at once (a double click, two people) wait for each other
+    # here, so the second sees who the first invited instead of failing on the unique address.
+    activity = Activity.objects.select_for_update().get(pk=activity.pk)
     _event_check(activity)
     if activity.starts_at <= timezone.now():
         raise DomainError("This event has started: invitations can no longer go out.")

@@ -28,6 +28,7 @@ from refloop.campaigns.services import (
     campaign_cancel,
     campaign_create,
     campaign_hold_decide,
+    campaign_may_change,
     campaign_schedule,
     campaign_unschedule,
     campaign_update,
@@ -83,6 +84,9 @@ def campaign_new(request):
 @requires("do_outreach")
 def campaign_edit(request, campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
+    if not campaign_may_change(user=request.user, campaign=campaign):
+        messages.error(request, "Only the campaign's author or a manager can change it.")
+        return redirect("campaign_detail", campaign.pk)
     if campaign.state not in EDITABLE_STATES:
         messages.error(request, "Only a draft can be changed: put it back to draft first.")
         return redirect("campaign_detail", campaign.pk)
@@ -116,7 +120,8 @@ def campaign_detail(request, campaign_id: int):
     started = campaign.started_at is not None
     context = {
         "campaign": campaign,
-        "editable": campaign.state in EDITABLE_STATES,
+        "editable": campaign.state in EDITABLE_STATES
+        and campaign_may_change(user=request.user, campaign=campaign),
         "counts": campaign_counts(campaign_id=campaign.pk) if started else None,
         "tracked": tracking_on(campaign),
         "failures": list(campaign_failures(campaign_id=campaign.pk)) if started else [],
@@ -131,6 +136,13 @@ def campaign_detail(request, campaign_id: int):
 def campaign_preview(request, campaign_id: int):
     """The message as one recipient of the list would get it (the n-th, `?r=`)."""
     campaign = _campaign_or_404(campaign_id)
+    if not (
+        campaign.target_list.shared
+        or campaign.target_list.owner_id == request.user.pk
+        or campaign_may_change(user=request.user, campaign=campaign)
+    ):
+        # Its audience is someone else's private list: its members are not shown.
+        raise Http404("No such campaign.")
     day = timezone.localdate(campaign.scheduled_at or timezone.now())
     context = {"campaign": campaign}
     try:

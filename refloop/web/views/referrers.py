@@ -256,6 +256,9 @@ def list_delete(request, pk: int):
         target_list_delete(target_list=target_list, user=request.user)
     except NotAllowed as error:
         raise PermissionDenied(str(error)) from error
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("referrers_list", pk=target_list.pk)
     messages.success(request, f"Deleted “{target_list.name}”.")
     return redirect("referrers")
 
