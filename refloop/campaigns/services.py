@@ -395,19 +395,7 @@ def campaign_start(*, campaign_id: int, now: dt.datetime) -> str:
         _postal_address_check()
         version = content_version_for(campaign=campaign, day=timezone.localdate(now))
     except DomainError as error:
-        reason = f"Not sent: {error.message}"
-        _transition(
-            campaign,
-            to=CampaignState.CANCELLED,
-            action=EventAction.STOPPED,
-            actor=None,
-            now=now,
-            reason=reason,
-            state_reason=reason[:300],
-            finished_at=now,
-        )
-        _notify_owner(campaign, f"Campaign “{campaign.name}” stopped. {reason}", now)
-        return campaign.state
+        return _stopped(campaign, reason=f"Not sent: {error.message}", now=now).state
     held_line = campaign_line_held(campaign=campaign)
     held = held_line is not None
     if held and campaign.hold_decision != HoldDecision.RELEASED:
@@ -445,7 +433,11 @@ def campaign_start(*, campaign_id: int, now: dt.datetime) -> str:
 def campaign_stop(*, campaign: Campaign, reason: str, now: dt.datetime) -> Campaign:
     """Sending -> cancelled by Refloop itself (the version being sent was retired or expired
     midway): what went out stays sent, the rest is not sent, and the reason is kept."""
-    reason = f"Stopped: {reason}"
+    return _stopped(campaign, reason=f"Stopped: {reason}", now=now)
+
+
+def _stopped(campaign: Campaign, *, reason: str, now: dt.datetime) -> Campaign:
+    """-> cancelled by Refloop itself, before or during sending, with the reason kept and told."""
     _transition(
         campaign,
         to=CampaignState.CANCELLED,
