@@ -59,6 +59,7 @@ class ExcessFlag(models.TextChoices):
     NOT_CURABLE = "not_curable", "Over the limit: not curable"
     OVER_INCIDENTAL = "over_incidental", "Over the per-occurrence limit (no cure)"
     NO_LIMIT = "no_limit", "No limit entered for the year yet"
+    CASH = "cash", "Cash or a cash equivalent: never allowed, no cure"
 
 
 class CureState(models.TextChoices):

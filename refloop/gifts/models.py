@@ -73,7 +73,11 @@ class GiftItem(models.Model):
         ordering = ["-date", "-id"]
         indexes = [models.Index(fields=["state", "date"])]
         constraints = [
-            models.CheckConstraint(condition=Q(cash_equivalent=False), name="gift_never_cash"),
+            # Cash is never planned or approved; one already given is kept, flagged, to be seen.
+            models.CheckConstraint(
+                condition=Q(cash_equivalent=False) | Q(state="actual"),
+                name="gift_cash_only_as_given",
+            ),
             models.CheckConstraint(condition=Q(total__gt=0), name="gift_total_positive"),
         ]
 

@@ -55,11 +55,13 @@ def physician_year_totals(
     states=COUNTED_STATES,
     exclude_item_id: int | None = None,
 ) -> dict[int, Decimal]:
-    """Each physician's (k) total for the year over items in `states`, less repaid excess."""
+    """Each physician's (k) total for the year over items in `states`, less repaid excess. Cash
+    given is no part of it: it is not non-monetary compensation, and is flagged on its own."""
     shares = GiftShare.objects.filter(
         clinician_id__in=clinician_ids,
         physician=True,
         item__basis=Basis.NON_MONETARY,
+        item__cash_equivalent=False,
         item__state__in=states,
         item__date__year=year,
     )
@@ -200,7 +202,11 @@ def gift_ledger(
         .exclude(item__state=GiftState.CANCELLED)
         .values("clinician_id", "clinician__first_name", "clinician__last_name")
         .annotate(
-            given=summed(item__state=GiftState.ACTUAL, item__basis=Basis.NON_MONETARY),
+            given=summed(
+                item__state=GiftState.ACTUAL,
+                item__basis=Basis.NON_MONETARY,
+                item__cash_equivalent=False,  # cash is flagged on its own (ExcessFlag.CASH)
+            ),
             approved=summed(item__state=GiftState.APPROVED, item__basis=Basis.NON_MONETARY),
             planned=summed(item__state=GiftState.PLANNED, item__basis=Basis.NON_MONETARY),
             incidental=summed(item__state=GiftState.ACTUAL, item__basis=Basis.INCIDENTAL),

@@ -146,8 +146,9 @@ def gift_plan(
     """A planned item, split among its attendees, waiting for compliance. Refused in a year
     whose limit has not been entered (planning against an unknown limit is guesswork)."""
     _allow(user, PLANNER, "Your role cannot plan gifts.")
+    _cash_refuse(cash_equivalent, description)
     total, attendees = _item_check(
-        kind, basis, description, total, cash_equivalent, activity_id, clinician_ids, others
+        kind, basis, description, total, activity_id, clinician_ids, others
     )
     limit_kind = BASIS_LIMIT[Basis(basis)]
     if gift_limit_amount(year=on.year, kind=limit_kind) is None:
@@ -191,10 +192,12 @@ def gift_record(
     cash_equivalent: bool = False,
 ) -> GiftItem:
     """An item already given, recorded as it was: always kept, whatever the limit; any excess
-    is flagged and cured where the rule allows (never cash, which is refused)."""
+    is flagged and cured where the rule allows. Cash given is kept too, flagged for compliance
+    with no cure (hiding it would be worse than recording it)."""
     _allow(user, PLANNER, "Your role cannot record gifts.")
+    cash = cash_equivalent or cash_words(description) is not None
     total, attendees = _item_check(
-        kind, basis, description, total, cash_equivalent, activity_id, clinician_ids, others
+        kind, basis, description, total, activity_id, clinician_ids, others
     )
     if on > timezone.localdate():
         raise DomainError("A gift given cannot be dated in the future: plan it instead.")
@@ -206,8 +209,8 @@ def gift_record(
         item = _item_create(
             kind, basis, description, on, total, user, activity_id, attendees, GiftState.ACTUAL
         )
-        item.given_at = now
-        item.save(update_fields=["given_at"])
+        item.given_at, item.cash_equivalent = now, cash
+        item.save(update_fields=["given_at", "cash_equivalent"])
         _log(GiftAction.RECORDED, user, now, _item_text(item), item=item)
         _item_judge(item, now=now, user=user)
     return item
@@ -385,7 +388,21 @@ def cure_fail(*, cure_id: int, today: dt.date, now: dt.datetime | None = None) -
 
 def _item_judge(item: GiftItem, *, now, user) -> None:
     for share in _physician_shares(item):
-        _share_judge(share=share, item=item, now=now, user=user)
+        if item.cash_equivalent:
+            _cash_flag(share=share, item=item, now=now, user=user)
+        else:
+            _share_judge(share=share, item=item, now=now, user=user)
+
+
+def _cash_flag(*, share: GiftShare, item: GiftItem, now, user) -> None:
+    """Cash fits no exception: the whole share is flagged, no cure, compliance told at once."""
+    _flag(share, ExcessFlag.CASH, excess=share.amount)
+    text = (
+        f"{share.name} received cash or a cash equivalent (${share.amount}) on {item.date}: "
+        "no exception allows it and no cure applies."
+    )
+    _log(GiftAction.EXCESS_NOT_CURABLE, user, now, text, item=item)
+    _alert_compliance(key=f"gift-cash:{share.pk}", text=text, urgent=True, now=now)
 
 
 def _share_judge(
@@ -529,14 +546,17 @@ def _money_in(value, *, what: str) -> Decimal:
     return amount
 
 
-def _item_check(
-    kind, basis, description, total, cash_equivalent, activity_id, clinician_ids, others
-) -> tuple[Decimal, list[Attendee]]:
+def _cash_refuse(cash_equivalent: bool, description: str) -> None:
     if cash_equivalent:
         raise DomainError(CASH_REFUSED, code="cash")
     words = cash_words(description)
     if words:
         raise DomainError(f"The description names '{words}'. {CASH_REFUSED}", code="cash")
+
+
+def _item_check(
+    kind, basis, description, total, activity_id, clinician_ids, others
+) -> tuple[Decimal, list[Attendee]]:
     if kind not in GiftKind.values:
         raise DomainError("Choose what kind of item this is.", code="kind")
     if basis not in Basis.values:

@@ -17,7 +17,6 @@ from refloop.gifts.services import (
     gift_cancel,
     gift_limit_set,
     gift_plan,
-    gift_record,
     gift_record_actual,
 )
 from refloop.outreach.models import Activity, ActivityAttendee
@@ -78,12 +77,12 @@ def test_it_refuses_planning_in_a_year_with_no_limit(liaison, physicians):
     assert not GiftItem.objects.exists()
 
 
-def test_it_refuses_cash_and_cash_equivalents_every_time(liaison, physicians, on_day):
+def test_it_never_plans_cash_or_cash_equivalents(liaison, physicians, on_day):
     with pytest.raises(DomainError) as ticked:
         lunch(liaison, physicians, on_day, cash_equivalent=True)
     assert "never allowed" in ticked.value.message
     with pytest.raises(DomainError) as named:
-        gift_record(
+        gift_plan(
             kind="gift",
             description="$25 coffee gift card",
             on=on_day,
@@ -93,6 +92,21 @@ def test_it_refuses_cash_and_cash_equivalents_every_time(liaison, physicians, on
         )
     assert "gift card" in named.value.message
     assert not GiftItem.objects.exists()
+
+
+def test_it_keeps_cash_already_given_flagged_for_compliance_with_no_cure(
+    liaison, compliance, physicians, on_day
+):
+    given(liaison, [physicians[0]], "100.00", on_day - dt.timedelta(days=3))
+    item = given(liaison, [physicians[0]], "25", on_day, kind="gift", description="Gift card")
+    share = item.shares.get()
+    assert item.state == GiftState.ACTUAL and item.cash_equivalent
+    assert share.flag == ExcessFlag.CASH and share.excess == D("25.00")
+    assert not Cure.objects.exists()
+    assert Alert.objects.filter(recipient=compliance, level=Alert.Level.URGENT).exists()
+    # Cash is no part of the non-monetary total: the physician has had $100.00 of it.
+    _, rows = gift_ledger(year=on_day.year, clinician_id=physicians[0].pk)
+    assert rows[0].total == D("100.00") and ExcessFlag.CASH in rows[0].flags
 
 
 def test_it_approves_a_lunch_that_keeps_everyone_inside_the_limit(
