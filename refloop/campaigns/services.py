@@ -287,19 +287,7 @@ def campaign_schedule(*, campaign: Campaign, user, now: dt.datetime | None = Non
     details = {"version": version.number}
     held_line = campaign_line_held(campaign=campaign)
     if held_line is not None:
-        reason = _held_reason(held_line)
-        _transition(
-            campaign,
-            to=CampaignState.HELD,
-            action=EventAction.HELD,
-            actor=user,
-            now=now,
-            reason=reason,
-            details=details,
-            state_reason=reason,
-            **_HOLD_CLEARED,
-        )
-        _notify_hold_deciders(campaign, reason, now)
+        _hold(campaign, line=held_line, actor=user, now=now, details=details)
         return campaign
     return _transition(
         campaign,
@@ -398,19 +386,7 @@ def campaign_start(*, campaign_id: int, now: dt.datetime) -> str:
     held_line = campaign_line_held(campaign=campaign)
     held = held_line is not None
     if held and campaign.hold_decision != HoldDecision.RELEASED:
-        reason = _held_reason(held_line)
-        _transition(
-            campaign,
-            to=CampaignState.HELD,
-            action=EventAction.HELD,
-            actor=None,
-            now=now,
-            reason=reason,
-            state_reason=reason,
-            **_HOLD_CLEARED,
-        )
-        _notify_hold_deciders(campaign, reason, now)
-        return campaign.state
+        return _hold(campaign, line=held_line, actor=None, now=now).state
     with transaction.atomic():
         # Recipients first: if another scheduler started the campaign meanwhile, the transition
         # below raises Conflict and this whole block (these rows too) is rolled back.
@@ -427,6 +403,24 @@ def campaign_start(*, campaign_id: int, now: dt.datetime) -> str:
         )
         campaign_send_queue(campaign_id=campaign.pk)
     return campaign.state
+
+
+def _hold(campaign: Campaign, *, line, actor, now: dt.datetime, details=None) -> Campaign:
+    """-> held for access (at scheduling or when sending would start), managers told."""
+    reason = _held_reason(line)
+    _transition(
+        campaign,
+        to=CampaignState.HELD,
+        action=EventAction.HELD,
+        actor=actor,
+        now=now,
+        reason=reason,
+        details=details,
+        state_reason=reason,
+        **_HOLD_CLEARED,
+    )
+    _notify_hold_deciders(campaign, reason, now)
+    return campaign
 
 
 def campaign_stop(*, campaign: Campaign, reason: str, now: dt.datetime) -> Campaign:
