@@ -79,9 +79,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def servers_start(kind: str, workers: int, env: dict) -> tuple[list[subprocess.Popen], list[int]]:
-    """gunicorn (one master, `workers` sync worker processes, one port), or `workers` Django
-    threaded servers (one port each)."""
+def servers_start(
+    kind: str, workers: int, env: dict, threads: int = 1
+) -> tuple[list[subprocess.Popen], list[int]]:
+    """gunicorn (one master, `workers` worker processes, one port: sync workers, or gthread
+    workers of `threads` threads when threads > 1, which keep connections alive), or `workers`
+    Django threaded servers (one port each)."""
     if kind == "gunicorn":
         port = free_port()
         command = [
@@ -89,7 +92,8 @@ def servers_start(kind: str, workers: int, env: dict) -> tuple[list[subprocess.P
             "refloop.wsgi:application",
             f"--bind=127.0.0.1:{port}",
             f"--workers={workers}",
-            "--worker-class=sync",
+            "--worker-class=sync" if threads == 1 else "--worker-class=gthread",
+            f"--threads={threads}",
             "--backlog=2048",
             "--log-level=critical",  # statuses are counted by the clients
         ]
@@ -120,32 +124,32 @@ def process_tree(pids: list[int]) -> list[int]:
 
 
 def cpu_of(pids) -> dict[int, float]:
-    """CPU seconds so far of each process (user + system), from /proc."""
+    """CPU seconds so far of each process, user + system, its reaped children's included: a
+    gunicorn worker or a PostgreSQL backend that ended leaves its CPU with its parent."""
     tick, used = os.sysconf("SC_CLK_TCK"), {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+        used[pid] = sum(int(f) for f in fields[11:15]) / tick
     return used
 
 
 def cpu_snapshot(servers) -> dict:
-    """CPU so far of the servers, of the PostgreSQL backends on this database (theirs: the
-    bench's own connection is idle while timing) and of this process."""
+    """CPU so far of the app servers (their process trees), of the PostgreSQL server (the
+    postmaster's tree: every backend, ended ones included, and the WAL writer and checkpointer
+    that the writes keep busy; the cluster must be the bench's own) and of this process."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
-        )
-        backends = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "app": cpu_of(process_tree([s.pid for s in servers])),
-        "postgres": cpu_of(backends),
+        "postgres": cpu_of(process_tree([postmaster])),
         "client": usage.ru_utime + usage.ru_stime,
     }
 
@@ -412,8 +416,9 @@ def offer(ports, key, bodies, rate: float, clients: int):
     """Open loop: request n starts at n / rate seconds, whatever the answers (`clients` threads
     take the requests in order; a request no thread is free for waits, and that wait counts).
     Latency is from the scheduled start to the answer. Returns the latencies, the answers, the
-    wall time and how many requests started over 10 ms late (the load generator falling behind,
-    which would hide queueing: it should be 0)."""
+    wall time and how many requests were sent over 10 ms after their time because every client
+    thread was still waiting on an answer (the server that far behind; their latency still
+    counts from the scheduled start)."""
     latencies, answers, late = [], [], []
     lock = threading.Lock()
     tickets = itertools.count()
@@ -492,6 +497,7 @@ def main():
     parser.add_argument("--open-clients", type=int, default=64, help="open-loop client threads")
     parser.add_argument("--server", choices=("gunicorn", "django"), default="gunicorn")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 2) + 1)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads if > 1")
     parser.add_argument("--baseline", type=int, default=200)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -517,7 +523,7 @@ def main():
     base = bodies[2 * args.referrals :]
 
     env = {**os.environ, "CONN_MAX_AGE": "600", "PYTHONPATH": str(ROOT)}
-    servers, ports = servers_start(args.server, args.workers, env)
+    servers, ports = servers_start(args.server, args.workers, env, args.threads)
     try:
         for port in ports:
             for _ in range(300):
@@ -578,7 +584,13 @@ def main():
         "load_average_1m": round(os.getloadavg()[0], 2),
         "one_trivial_orm_query_ms": query_cost_ms(),
         "server": f"{args.server}, {args.workers} "
-        + ("sync workers" if args.server == "gunicorn" else "threaded processes"),
+        + (
+            "threaded processes"
+            if args.server == "django"
+            else "sync workers"
+            if args.threads == 1
+            else f"gthread workers x {args.threads} threads"
+        ),
         "offered_load": {
             "rate_offered": args.rate,
             **offered_summary,
