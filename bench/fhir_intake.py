@@ -1,8 +1,9 @@
 """FHIR referral intake under load, on PostgreSQL: transaction Bundles POSTed over real HTTP.
 
-Serves the app the way the README says to serve it in production: gunicorn, sync workers
-(`--server django` serves it with Django's threaded development server instead, for comparison),
-DB connections kept per worker with CONN_MAX_AGE. Each request is a distinct referral Bundle
+Serves the app the way the README says to serve it in production: gunicorn, one gthread worker
+process per core with 4 threads each, connections kept alive (`--threads 1`: sync workers, a
+connection per request; `--server django`: Django's threaded development server, for
+comparison), DB connections kept with CONN_MAX_AGE. Each request is a distinct referral Bundle
 (the ServiceRequest with its Patient, Practitioner, PractitionerRole, Organization, Coverage,
 Condition and a DocumentReference carrying a one-page PDF), each one a new referral through
 referral_receive; the bodies are built before any timing. Measured:
@@ -48,6 +49,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refloop.settings")
+# Production settings, as the README serves it (unless given): with DEBUG on, Django keeps the SQL
+# and time of every query, which a deployment does not pay for.
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 
 def serve(port: int) -> None:
@@ -354,6 +360,7 @@ def one_page_pdf() -> bytes:
     return out.getvalue()
 
 
+WARM = 100  # referrals sent before timing
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
 
 
@@ -496,8 +503,8 @@ def main():
     parser.add_argument("--clients", type=int, default=8, help="closed-loop connections")
     parser.add_argument("--open-clients", type=int, default=64, help="open-loop client threads")
     parser.add_argument("--server", choices=("gunicorn", "django"), default="gunicorn")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 2) + 1)
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads if > 1")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads; 1: sync")
     parser.add_argument("--baseline", type=int, default=200)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -511,14 +518,14 @@ def main():
 
     assert connection.vendor == "postgresql", "run it on PostgreSQL (DATABASE_URL)"
     pdf = one_page_pdf()
-    total = 2 * args.referrals + args.baseline + 50
+    total = 2 * args.referrals + args.baseline + WARM
     bodies = [
         json.dumps(
             bundle(n=n, stamp=stamp, line_code=line.code, npi=npi, pdf=pdf), separators=(",", ":")
         ).encode()
         for n in range(total)
     ]
-    warm, bodies = bodies[:50], bodies[50:]
+    warm, bodies = bodies[:WARM], bodies[WARM:]
     offered, closed = bodies[: args.referrals], bodies[args.referrals : 2 * args.referrals]
     base = bodies[2 * args.referrals :]
 
@@ -532,8 +539,8 @@ def main():
                     break
                 except OSError:
                     time.sleep(0.1)
-        # Every worker warm (its imports, its DB connection) before anything is timed.
-        hammer(ports, key, warm, min(args.workers * 2, len(warm)))
+        # Every worker thread warm (its imports, its DB connection) before anything is timed.
+        hammer(ports, key, warm, min(2 * args.workers * args.threads, len(warm)))
         before = Referral.objects.count()
 
         cpu = cpu_snapshot(servers)
