@@ -15,6 +15,7 @@ from refloop.directory.models import ChecklistTemplateItem, ResponseTarget
 from refloop.referrals.enums import BlockerKind, ChecklistStatus
 from refloop.referrals.queries import line_rules
 from refloop.referrals.services import ReferrerData, referral_receive
+from refloop.referrals.services.intake import calendar_with
 from tests import factories
 
 # A Monday morning in the practice's time zone (business hours 8 to 17 by default).
@@ -132,3 +133,15 @@ def test_it_reads_a_lines_rules_in_one_query(line, django_assert_num_queries):
     assert set(rules.targets) == set(TargetKind.values)
     assert rules.closures == frozenset({dt.date(2026, 12, 24)})
     assert not line_rules(service_line_id=line.pk + 1000, priority=Priority.URGENT).active
+
+
+def test_it_keeps_one_calendar_per_set_of_closures_and_knows_the_holidays():
+    snow_day = dt.date(2027, 2, 3)
+    plain, closed = calendar_with(frozenset()), calendar_with(frozenset({snow_day}))
+
+    assert calendar_with(frozenset()) is plain
+    assert closed is not plain
+    assert plain.is_business_day(snow_day) and not closed.is_business_day(snow_day)
+    # Independence Day 2027 falls on a Sunday: observed on Monday the 5th.
+    assert not plain.is_business_day(dt.date(2027, 7, 5))
+    assert plain.is_business_day(dt.date(2027, 7, 6))

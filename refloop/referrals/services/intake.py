@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -339,7 +340,17 @@ def calendar_with(closures: frozenset[dt.date]) -> BusinessCalendar:
 
 @functools.lru_cache(maxsize=8)
 def _calendar(closures: frozenset[dt.date], time_zone: str) -> BusinessCalendar:
-    return calendar_memoized(BusinessCalendar(closures=closures))
+    calendar = calendar_memoized(BusinessCalendar(closures=closures))
+    # Shared by a server's threads: the holiday table fills a year on its first lookup, and a
+    # lookup racing that fill could answer "not a holiday" (and be remembered). One at a time.
+    lock, answer = threading.Lock(), calendar.is_business_day
+
+    def is_business_day(day: dt.date) -> bool:
+        with lock:
+            return answer(day)
+
+    calendar.is_business_day = is_business_day
+    return calendar
 
 
 def _stamped(event: ReferralEvent, *, referral, actor, at) -> ReferralEvent:
