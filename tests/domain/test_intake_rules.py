@@ -145,3 +145,15 @@ def test_it_keeps_one_calendar_per_set_of_closures_and_knows_the_holidays():
     # Independence Day 2027 falls on a Sunday: observed on Monday the 5th.
     assert not plain.is_business_day(dt.date(2027, 7, 5))
     assert plain.is_business_day(dt.date(2027, 7, 6))
+
+
+def test_it_receives_a_new_referral_in_a_dozen_queries(
+    line, clinician, intake, django_assert_max_num_queries
+):
+    """The hot path of every way in: the line's rules, the resend check, the patient and the
+    referrer read, then one INSERT per table (BEGIN and COMMIT counted where they are logged)."""
+    submission = factories.submission(
+        line=line, clinician=clinician, documents=[factories.notes_pdf()]
+    )
+    with django_assert_max_num_queries(13):
+        assert referral_receive(submission=submission, actor=intake).created
