@@ -19,13 +19,14 @@ cost). Prints one JSON line. Needs a database with the demo loaded (refloop_demo
 
     DATABASE_URL=postgres://... python bench/hl7_intake.py --messages 2000 --connections 8
 
-`--processes` listener processes share the port (default: one per CPU), `--workers` threads each.
+`--processes`: the listener's worker processes (default: one per CPU; `--workers` threads when 1).
 """
 
 import argparse
 import asyncio
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -171,7 +172,16 @@ def free_port() -> int:
 
 
 def listener_start(port: int, processes: int, workers: int | None) -> subprocess.Popen:
-    env = {**os.environ, "CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING"}
+    # As the README says to serve it in production: DEBUG off (no SQL kept in memory per query),
+    # connections kept, worker processes. Logs at WARNING: one line per message is not the subject.
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+    }
     command = [sys.executable, "manage.py", "refloop_hl7_listener", "--port", str(port)]
     command += ["--processes", str(processes)]
     command += ["--workers", str(workers)] if workers else []  # else the command's default
