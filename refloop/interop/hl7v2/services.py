@@ -54,6 +54,9 @@ def message_receive(*, raw: bytes, received_at: dt.datetime | None = None) -> by
     if ack is not None:
         log.info("hl7 message %s resent: original ack returned", message.pk)
         return ack
+    if message.raw is not raw:
+        # An earlier copy, committed and never answered (the process died): what was stored runs.
+        return message_process(message_id=message.pk)
     return _process(message, text, header)
 
 
