@@ -186,13 +186,14 @@ def listener_start(port: int, processes: int, workers: int | None) -> subprocess
     command += ["--processes", str(processes)]
     command += ["--workers", str(workers)] if workers else []  # else the command's default
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    for _ in range(100):
+    for _ in range(600):  # worker processes import Django first: slow on a busy machine
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return process
         except OSError:
             time.sleep(0.1)
-    process.kill()
+    process.terminate()  # it stops its workers
+    process.wait(30)
     sys.exit("The listener did not start.")
 
 

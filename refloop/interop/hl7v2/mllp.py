@@ -18,8 +18,10 @@ import contextlib
 import ipaddress
 import logging
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -52,9 +54,19 @@ def _worker_start(database_names: dict[str, str]) -> None:
     import django
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_orphan_exit, args=(os.getppid(),), daemon=True).start()
     django.setup()
     for alias, name in database_names.items():
         connections[alias].settings_dict["NAME"] = name
+
+
+def _orphan_exit(listener_pid: int) -> None:
+    """A listener killed outright (SIGKILL, out of memory) cannot stop its workers, and a worker
+    waiting for its next message would wait for ever: each one leaves once its listener is gone
+    (a message half done is rolled back by the database; it was never acknowledged)."""
+    while os.getppid() == listener_pid:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _worker_ready() -> None:
