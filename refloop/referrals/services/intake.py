@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import threading
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from refloop.core.calendar import BusinessCalendar, calendar_memoized
 from refloop.core.errors import DomainError, NotFound
-from refloop.directory.models import (
-    ChecklistTemplateItem,
-    Clinician,
-    Coverage,
-    Organization,
-    Patient,
-    ServiceLine,
-)
+from refloop.directory.models import Clinician, ClinicianRole, Coverage, Patient, ServiceLine
 from refloop.directory.validators import validate_icd10cm, validate_npi
 from refloop.referrals import clocks
 from refloop.referrals.enums import (
@@ -35,8 +33,10 @@ from refloop.referrals.models import (
     Document,
     Referral,
     ReferralBlocker,
+    ReferralClock,
     ReferralEvent,
 )
+from refloop.referrals.queries import LineRules, line_rules
 from refloop.referrals.services.documents import (
     IncomingDocument,
     document_check,
@@ -45,8 +45,6 @@ from refloop.referrals.services.documents import (
     files_removed_on_failure,
 )
 from refloop.referrals.services.lifecycle import (
-    clock_book_load,
-    clock_book_save,
     event_append,
     referral_claim,
     referral_transition,
@@ -110,12 +108,13 @@ class ReceiveResult:
     created: bool
     # Other open referrals of this patient to the same service line, for a person to decide.
     possible_duplicates: list[Referral]
+    # A new referral's documents, in the order they came (a resend stores none).
+    documents: list[Document] = field(default_factory=list)
 
 
-def submission_check(submission: ReferralSubmission) -> None:
+def submission_check(submission: ReferralSubmission, *, rules: LineRules) -> None:
     """Everything that can be refused is refused before anything is written."""
-    line_active = ServiceLine.objects.filter(pk=submission.service_line_id, active=True).exists()
-    problems = submission_problems(submission, line_active=line_active)
+    problems = submission_problems(submission, line_active=rules.active)
     if problems:
         raise DomainError(" ".join(problems), code="invalid_submission")
 
@@ -158,13 +157,14 @@ def submission_problems(
 
 def referral_receive(*, submission: ReferralSubmission, actor) -> ReceiveResult:
     require(actor, "receive_referral")
-    submission_check(submission)
+    rules = line_rules(service_line_id=submission.service_line_id, priority=submission.priority)
+    submission_check(submission, rules=rules)
     resent = _resent(submission)
     if resent:
         return ReceiveResult(referral=resent, created=False, possible_duplicates=[])
     try:
         with files_removed_on_failure(), transaction.atomic():
-            return _receive(submission, actor)
+            return _receive(submission, actor, rules)
     except IntegrityError:
         # The same message raced in twice: the other copy won; answer with its referral.
         resent = _resent(submission)
@@ -181,10 +181,10 @@ def _resent(submission: ReferralSubmission) -> Referral | None:
     ).first()
 
 
-def _receive(submission: ReferralSubmission, actor) -> ReceiveResult:
+def _receive(submission: ReferralSubmission, actor, rules: LineRules) -> ReceiveResult:
     received_at = submission.received_at or timezone.now()
     patient, new_patient = patient_match(submission.patient)
-    clinician, organization = referrer_match(submission.referrer)
+    clinician, organization_id = referrer_match(submission.referrer)
     duplicates = (
         []
         if new_patient
@@ -194,10 +194,19 @@ def _receive(submission: ReferralSubmission, actor) -> ReceiveResult:
             )
         )
     )
+    start = start_plan(
+        rules=rules,
+        priority=submission.priority,
+        at=received_at,
+        clinician=clinician,
+        document_kinds=[incoming.kind for incoming in submission.documents],
+    )
+    next_due_at, next_at_risk_at = start.book.next_times()
+    # Born with its due times and blocker count: no UPDATE after the clocks.
     referral = Referral.objects.create(
         patient=patient,
         referring_clinician=clinician,
-        referring_organization=organization,
+        referring_organization_id=organization_id,
         referrer_as_given=referrer_text(submission.referrer),
         service_line_id=submission.service_line_id,
         receiving_clinician_id=submission.receiving_clinician_id,
@@ -212,60 +221,136 @@ def _receive(submission: ReferralSubmission, actor) -> ReceiveResult:
         received_at=received_at,
         next_check_at=received_at,
         state_changed_at=received_at,
+        next_due_at=next_due_at,
+        next_at_risk_at=next_at_risk_at,
+        open_blocker_count=len(start.blockers),
     )
     documents = [
         document_store(referral=referral, incoming=incoming, actor=actor)
         for incoming in submission.documents
     ]
     details = {"possible_duplicates": [d.pk for d in duplicates]} if duplicates else {}
-    referral_start(referral=referral, actor=actor, documents=documents, details=details)
-    return ReceiveResult(referral=referral, created=True, possible_duplicates=duplicates)
+    start_write(start, referral=referral, actor=actor, documents=documents, details=details)
+    return ReceiveResult(
+        referral=referral, created=True, possible_duplicates=duplicates, documents=documents
+    )
+
+
+@dataclass
+class Start:
+    """A new referral's beginning, worked out in memory before anything is written: its
+    checklist (each item with the index of the document that ticks it, or None), its first
+    blockers and its clocks."""
+
+    checklist: list[tuple[ChecklistItem, int | None]]
+    blockers: list[str]
+    book: clocks.ClockBook
+
+
+def start_plan(
+    *,
+    rules: LineRules,
+    priority: str,
+    at: dt.datetime,
+    clinician: Clinician | None,
+    document_kinds: list[str],
+) -> Start:
+    checklist = _checklist_ticked(rules.checklist, document_kinds)
+    blockers = initial_blocker_kinds(
+        records_missing=any(ticked is None for _, ticked in checklist), clinician=clinician
+    )
+    book = clocks.ClockBook(
+        referral_id=None,
+        priority=priority,
+        targets=rules.targets,
+        calendar=calendar_with(rules.closures),
+    )
+    clocks_start(book, at=at, blockers=blockers)
+    return Start(checklist=checklist, blockers=blockers, book=book)
+
+
+def start_write(
+    start: Start, *, referral: Referral, actor, documents: list[Document], details: dict
+) -> None:
+    """Written one INSERT per table: a new referral is the hot path of every way in."""
+    at = referral.received_at
+    for item, ticked in start.checklist:
+        item.referral = referral
+        if ticked is not None:
+            item.status, item.document = ChecklistStatus.RECEIVED, documents[ticked]
+            item.updated_at = timezone.now()
+    ChecklistItem.objects.bulk_create(item for item, _ in start.checklist)
+    ReferralBlocker.objects.bulk_create(
+        ReferralBlocker(referral=referral, kind=kind, opened_at=at) for kind in start.blockers
+    )
+    received = ReferralEvent(kind=EventKind.RECEIVED, to_state=State.RECEIVED,
+                             code=referral.channel, details=details)  # fmt: skip
+    opened = [ReferralEvent(kind=EventKind.BLOCKER_OPENED, code=kind) for kind in start.blockers]
+    ReferralEvent.objects.bulk_create(
+        _stamped(event, referral=referral, actor=actor, at=at) for event in [received, *opened]
+    )
+    for clock in start.book.clocks.values():
+        clock.referral = referral
+    ReferralClock.objects.bulk_create(start.book.clocks.values())
+    start.book.changed.clear()
 
 
 def referral_start(*, referral: Referral, actor, documents: list[Document], details: dict) -> None:
     """What every new referral gets: the received event, its checklist ticked by the documents it
-    came with, its first blockers and its clocks. Worked out in memory and written one INSERT per
-    table: a new referral is the hot path of every way in."""
-    at = referral.received_at
-    checklist = _checklist_ticked(referral, documents)
-    ChecklistItem.objects.bulk_create(checklist)
-    blockers = initial_blocker_kinds(
-        records_missing=any(item.status == ChecklistStatus.REQUIRED for item in checklist),
+    came with, its first blockers and its clocks (a referral made before its start is known: a
+    redirect's; referral_receive plans the start first and writes the referral with it)."""
+    rules = line_rules(service_line_id=referral.service_line_id, priority=referral.priority)
+    start = start_plan(
+        rules=rules,
+        priority=referral.priority,
+        at=referral.received_at,
         clinician=referral.referring_clinician,
+        document_kinds=[document.kind for document in documents],
     )
-    ReferralBlocker.objects.bulk_create(
-        ReferralBlocker(referral=referral, kind=kind, opened_at=at) for kind in blockers
+    start_write(start, referral=referral, actor=actor, documents=documents, details=details)
+    referral.open_blocker_count = len(start.blockers)
+    referral.next_due_at, referral.next_at_risk_at = start.book.next_times()
+    Referral.objects.filter(pk=referral.pk).update(
+        next_due_at=referral.next_due_at,
+        next_at_risk_at=referral.next_at_risk_at,
+        open_blocker_count=referral.open_blocker_count,
     )
-    received = ReferralEvent(kind=EventKind.RECEIVED, to_state=State.RECEIVED,
-                             code=referral.channel, details=details)  # fmt: skip
-    opened = [ReferralEvent(kind=EventKind.BLOCKER_OPENED, code=kind) for kind in blockers]
-    ReferralEvent.objects.bulk_create(
-        _stamped(event, referral=referral, actor=actor, at=at) for event in [received, *opened]
-    )
-    referral.open_blocker_count = len(blockers)
-    book = clock_book_load(referral, new=True)
-    clocks_start(book, at=at, blockers=blockers)
-    clock_book_save(referral, book, also=("open_blocker_count",))
 
 
-def _checklist_ticked(referral: Referral, documents: list[Document]) -> list[ChecklistItem]:
+def _checklist_ticked(
+    template: tuple[tuple[str, str], ...], document_kinds: list[str]
+) -> list[tuple[ChecklistItem, int | None]]:
     """The service line's checklist, each document ticking the first item of its kind."""
-    items = [
-        ChecklistItem(referral=referral, name=name, document_kind=kind)
-        for name, kind in ChecklistTemplateItem.objects.filter(
-            service_line_id=referral.service_line_id
-        ).values_list("name", "document_kind")
-    ]
-    for document in documents:
+    items = [[ChecklistItem(name=name, document_kind=kind), None] for name, kind in template]
+    for index, kind in enumerate(document_kinds):
         for item in items:
-            if item.status == ChecklistStatus.REQUIRED and item.document_kind == document.kind:
-                item.status, item.document, item.updated_at = (
-                    ChecklistStatus.RECEIVED,
-                    document,
-                    timezone.now(),
-                )
+            if item[1] is None and item[0].document_kind == kind:
+                item[1] = index
                 break
-    return items
+    return [(item, ticked) for item, ticked in items]
+
+
+def calendar_with(closures: frozenset[dt.date]) -> BusinessCalendar:
+    """The practice calendar with these closures, kept per process while they (and the time
+    zone) stay the same: its holiday table and day answers are built once per process instead
+    of once per referral. The closures themselves are read with every referral (line_rules), so
+    a change applies to the next one."""
+    return _calendar(closures, settings.TIME_ZONE)
+
+
+@functools.lru_cache(maxsize=8)
+def _calendar(closures: frozenset[dt.date], time_zone: str) -> BusinessCalendar:
+    calendar = calendar_memoized(BusinessCalendar(closures=closures))
+    # Shared by a server's threads: the holiday table fills a year on its first lookup, and a
+    # lookup racing that fill could answer "not a holiday" (and be remembered). One at a time.
+    lock, answer = threading.Lock(), calendar.is_business_day
+
+    def is_business_day(day: dt.date) -> bool:
+        with lock:
+            return answer(day)
+
+    calendar.is_business_day = is_business_day
+    return calendar
 
 
 def _stamped(event: ReferralEvent, *, referral, actor, at) -> ReferralEvent:
@@ -464,25 +549,26 @@ def patient_fields(data: PatientData) -> dict:
     return fields
 
 
-def referrer_match(data: ReferrerData) -> tuple[Clinician | None, Organization | None]:
+def referrer_match(data: ReferrerData) -> tuple[Clinician | None, int | None]:
+    """The directory clinician and the referring organization's id: the one given (every
+    channel gives one of its own rows: a client's, a partner's, a form's choice), else the
+    clinician's practice, read with the clinician."""
+    clinicians = Clinician.objects.all()
+    if not data.organization_id:
+        first_role = ClinicianRole.objects.filter(clinician=OuterRef("pk")).order_by("id")
+        clinicians = clinicians.annotate(
+            practice_id=Subquery(first_role.values("organization_id")[:1])
+        )
     clinician = None
     if data.clinician_id:
-        clinician = Clinician.objects.filter(pk=data.clinician_id).first()
+        clinician = clinicians.filter(pk=data.clinician_id).first()
     elif data.npi:
         try:
             validate_npi(data.npi)
         except ValidationError:
             clinician = None  # kept as given; the not-verified blocker asks a person to check
         else:
-            clinician = Clinician.objects.filter(npi=data.npi).first()
-    organization = None
+            clinician = clinicians.filter(npi=data.npi).first()
     if data.organization_id:
-        organization = Organization.objects.filter(pk=data.organization_id).first()
-    elif clinician:
-        organization = referrer_organization(clinician)
-    return clinician, organization
-
-
-def referrer_organization(clinician: Clinician) -> Organization | None:
-    """The practice a known clinician refers from: their first role's organization."""
-    return clinician.organizations.order_by("roles__id").first()
+        return clinician, data.organization_id
+    return clinician, clinician.practice_id if clinician else None

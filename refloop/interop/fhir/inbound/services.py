@@ -220,9 +220,7 @@ def _receive(placed, client) -> Received:
             ),
             status=409,
         )
-    ids = []
-    if result.created and placed.submission.documents:
-        ids = list(referral.documents.order_by("pk").values_list("pk", flat=True))
+    ids = [document.pk for document in result.documents]
     return Received(referral=referral, created=result.created, document_ids=ids)
 
 
