@@ -107,3 +107,18 @@ def test_it_answers_a_row_processed_meanwhile_with_its_ack_and_does_not_run_it_a
     row.refresh_from_db()
     assert (row.status, bytes(row.ack)) == (Hl7Message.Status.PROCESSED, first)
     assert Referral.objects.get().appointments.count() == 1
+
+
+def test_it_touches_the_message_row_three_times_for_a_new_referral(partner):
+    """The raw row is inserted straight away (no look-up first: a new message is the usual
+    case), locked once before the handler runs, and its ACK written: never read back between."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        code, _, _ = ack_of(message_receive(raw=data("REF-I12-01.hl7")))
+    on_row = [
+        q["sql"].split()[0] for q in queries.captured_queries if "hl7v2_hl7message" in q["sql"]
+    ]
+    assert code == "AA"
+    assert on_row == ["INSERT", "SELECT", "UPDATE"]  # the SELECT is the row's lock

@@ -3,8 +3,12 @@ Refloop sends with (outbound messages, tests, the benchmark, the demo).
 
 The listener reads raw blocks (not parsed messages): the bytes are stored as they came, even when
 they do not parse, and answered with an ACK. The Django ORM is synchronous: each message is handled
-in a worker thread (`run_in_executor`), which keeps its database connection while it works and
-closes it when it fails and when the listener stops.
+in a worker (`run_in_executor`), which keeps its database connection while it works and closes it
+when it fails and when the listener stops. The workers are threads of the listener's process, or,
+with `processes` above 1, that many worker processes taking one message at a time each: the
+listener's process then only reads and writes the sockets, and each message goes to whichever
+worker is free, so every core works even when one partner's connection carries all the traffic
+(threads of one process share one core's worth of Python).
 """
 
 from __future__ import annotations
@@ -13,8 +17,13 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import multiprocessing
+import os
+import signal
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from django.conf import settings
 from django.db import connections
@@ -36,6 +45,32 @@ def _handle(block: bytes) -> bytes:
     except Exception:
         connections.close_all()
         raise
+
+
+def _worker_start(database_names: dict[str, str]) -> None:
+    """A worker process, started fresh (spawn: it inherits none of the listener's sockets): Django
+    set up on the listener's databases (a test database has a name of its own). Ctrl-C reaches
+    the whole process group: a worker finishes its message and stops with the listener."""
+    import django
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_orphan_exit, args=(os.getppid(),), daemon=True).start()
+    django.setup()
+    for alias, name in database_names.items():
+        connections[alias].settings_dict["NAME"] = name
+
+
+def _orphan_exit(listener_pid: int) -> None:
+    """A listener killed outright (SIGKILL, out of memory) cannot stop its workers, and a worker
+    waiting for its next message would wait for ever: each one leaves once its listener is gone
+    (a message half done is rolled back by the database; it was never acknowledged)."""
+    while os.getppid() == listener_pid:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _worker_ready() -> None:
+    """Nothing: run once by each worker process before the listener takes connections."""
 
 
 def sources_allowed() -> list:
@@ -60,20 +95,44 @@ def _close_thread_connections(barrier: threading.Barrier) -> None:
 class Listener:
     """An MLLP server: each block in, its ACK out, in order, per connection."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int = 16, reuse_port=False):
-        self.host, self.port, self.reuse_port = host, port, reuse_port
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int = 16, processes=1):
+        self.host, self.port = host, port
+        self.workers, self.processes = workers, processes
         self.allowed = sources_allowed()
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hl7")
+        self.executor = self._executor_new()
         self.server = None
 
-    async def start(self) -> int:
-        # reuse_port: several listener processes share the port; the kernel spreads connections.
-        self.server = await start_hl7_server(
-            self._client, self.host, self.port, limit=BLOCK_LIMIT, reuse_port=self.reuse_port
+    def _executor_new(self):
+        if self.processes <= 1:
+            return ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="hl7")
+        names = {alias: connections[alias].settings_dict["NAME"] for alias in connections}
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start,
+            initargs=(names,),
         )
+
+    async def start(self) -> int:
+        if isinstance(self.executor, ProcessPoolExecutor):
+            # Every worker up (Django imported, set up) before the first connection is taken.
+            loop, executor = asyncio.get_running_loop(), self.executor
+            await asyncio.gather(
+                *(loop.run_in_executor(executor, _worker_ready) for _ in range(self.processes))
+            )
+        self.server = await start_hl7_server(self._client, self.host, self.port, limit=BLOCK_LIMIT)
         self.port = self.server.sockets[0].getsockname()[1]
         log.info("hl7 listener on %s:%s", self.host, self.port)
         return self.port
+
+    def _executor_renew(self, broken) -> None:
+        """A worker process died (killed, out of memory): the pool cannot be used again. Its
+        messages in flight were not answered (each sender resends, and a message committed but
+        never answered is processed then); a new pool takes the next ones."""
+        if self.executor is broken:
+            log.error("hl7 worker process died: the workers are started again")
+            self.executor = self._executor_new()
+            broken.shutdown(wait=False)
 
     async def _client(self, reader, writer) -> None:
         loop = asyncio.get_running_loop()
@@ -92,8 +151,12 @@ class Listener:
                 except (InvalidBlockError, ValueError) as error:
                     log.warning("hl7 connection dropped: %s", type(error).__name__)
                     break
+                executor = self.executor
                 try:
-                    ack = await loop.run_in_executor(self.executor, _handle, block)
+                    ack = await loop.run_in_executor(executor, _handle, block)
+                except BrokenProcessPool:
+                    self._executor_renew(executor)
+                    break
                 except Exception as error:  # noqa: BLE001 - the database is away, say
                     # Not stored, or stored and not answered: no ACK, so the sender resends.
                     log.error("hl7 message not taken: %s", type(error).__name__)
@@ -109,6 +172,9 @@ class Listener:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+        if isinstance(self.executor, ProcessPoolExecutor):
+            self.executor.shutdown(wait=True)  # each worker's connection closes as it exits
+            return
         workers = self.executor._max_workers
         barrier = threading.Barrier(workers)
         for _ in range(workers):
@@ -116,8 +182,8 @@ class Listener:
         self.executor.shutdown(wait=True)
 
 
-async def listener_serve(*, host: str, port: int, workers: int = 16, reuse_port=False) -> None:
-    listener = Listener(host, port, workers, reuse_port)
+async def listener_serve(*, host: str, port: int, workers: int = 16, processes: int = 1) -> None:
+    listener = Listener(host, port, workers, processes)
     await listener.start()
     try:
         await asyncio.Event().wait()
@@ -128,8 +194,8 @@ async def listener_serve(*, host: str, port: int, workers: int = 16, reuse_port=
 class ListenerThread:
     """The listener in a thread of its own, with its own event loop (tests, benchmark, demo)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int = 16):
-        self.listener = Listener(host, port, workers)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, workers: int = 16, processes=1):
+        self.listener = Listener(host, port, workers, processes)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 

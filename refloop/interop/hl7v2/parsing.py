@@ -108,30 +108,64 @@ def header_check(header: Header) -> None:
         )
 
 
-def message_parse(text: str, *, keep: frozenset[str] | None = None) -> hl7.Message:
+def message_parse(text: str, *, keep: frozenset[str] | None = None) -> Parsed:
     """The parsed message, or Hl7Rejected naming what makes it unreadable. `keep`: the segments
-    the handler reads (MSH always): python-hl7 splits every field of every segment, and a real
-    REF carries a dozen segments nobody here reads (GT1, IN1, IN2, ACC...). The raw message is
-    kept whole all the same."""
+    the handler reads (MSH always): a real REF carries a dozen segments nobody here reads (GT1,
+    IN1, IN2, ACC...). The raw message is kept whole all the same."""
     if keep is not None:
         text = "\r".join(s for s in text.split("\r") if s[:3] == "MSH" or s[:3] in keep)
     try:
-        return hl7.parse(text)
+        return Parsed(text)
     except Exception as error:  # python-hl7 raises plain exceptions on malformed input
         raise Hl7Rejected(f"The message could not be parsed: {type(error).__name__}.") from error
+
+
+class Parsed:
+    """A message cut into segments and fields, split further only where a value is read.
+    python-hl7 builds a container for every component of every segment (a millisecond for a
+    REF, most of it never read): here it reads MSH (the separators and escape character, and it
+    refuses a malformed MSH) and unescapes each value read, and the rest is `str.split`, with
+    python-hl7's extract_field rules (a path deeper than the value reads its first part)."""
+
+    def __init__(self, text: str):
+        lines = [line for line in text.split("\r") if line]
+        self.msh = hl7.parse(lines[0])  # the separators, python-hl7's way; raises if malformed
+        _, self.field_sep, self.rep_sep, self.comp_sep, self.sub_sep = self.msh.separators
+        self.by_name: dict[str, list[list[str]]] = {}
+        for line in lines:
+            fields = line.split(self.field_sep)
+            if fields[0] == "MSH":
+                fields.insert(1, self.field_sep)  # MSH-1 is the separator itself
+            self.by_name.setdefault(fields[0], []).append(fields)
+
+    def value(self, fields: list[str], field: int, rep: int, component: int, sub: int) -> str:
+        """python-hl7's Segment.extract_field on a segment's fields: unescaped, "" if absent."""
+        field, rep, component, sub = field or 1, rep or 1, component or 1, sub or 1
+        if field >= len(fields):
+            return ""
+        if fields[0] == "MSH" and field in (1, 2):  # the separators, never split or unescaped
+            return fields[field] if rep == component == sub == 1 else ""
+        reps = fields[field].split(self.rep_sep)
+        if rep > len(reps):
+            return ""
+        components = reps[rep - 1].split(self.comp_sep)
+        if component > len(components):
+            return ""
+        subs = components[component - 1].split(self.sub_sep)
+        return self.unescape(subs[sub - 1]) if sub <= len(subs) else ""
+
+    def unescape(self, value: str) -> str:
+        return self.msh.unescape(value) if self.msh.esc in value else value
 
 
 class Reader:
     """Field access by HL7 position (SEG-field.component.subcomponent), empty when absent."""
 
-    def __init__(self, message: hl7.Message):
+    def __init__(self, message: Parsed):
         self.message = message
 
-    def segments(self, name: str) -> list:
-        try:
-            return list(self.message.segments(name))
-        except KeyError:
-            return []
+    def segments(self, name: str) -> list[list[str]]:
+        return self.message.by_name.get(name, [])
 
     def has(self, name: str) -> bool:
         return bool(self.segments(name))
@@ -148,11 +182,9 @@ class Reader:
             if not found:
                 return ""
             segment = found[0]
-        try:
-            value = segment.extract_field(1, field, rep, component, sub)
-        except (IndexError, KeyError):
-            return ""
-        return self.message.unescape(str(value)).strip() if value else ""
+        value = self.message.value(segment, field, rep, component, sub)
+        # Unescaped a second time, as python-hl7's extract_field and then this reader always did.
+        return self.message.unescape(value).strip() if value else ""
 
     def repetitions(self, segment, field: int) -> int:
         if isinstance(segment, str):
@@ -162,7 +194,7 @@ class Reader:
             segment = found[0]
         if len(segment) <= field:
             return 0
-        return max(1, str(segment(field)).count(self.message.separators[2]) + 1)
+        return max(1, segment[field].count(self.message.rep_sep) + 1)
 
 
 def date_of(value: str, *, where: str) -> dt.date | None:

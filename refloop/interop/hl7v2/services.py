@@ -54,11 +54,16 @@ def message_receive(*, raw: bytes, received_at: dt.datetime | None = None) -> by
     if ack is not None:
         log.info("hl7 message %s resent: original ack returned", message.pk)
         return ack
-    return message_process(message_id=message.pk)
+    if message.raw is not raw:
+        # An earlier copy, committed and never answered (the process died): what was stored runs.
+        return message_process(message_id=message.pk)
+    return _process(message, text, header)
 
 
 def _store(raw: bytes, text: str, header: Header, received_at):
-    """(row, ack): the ack when the message was answered before, else None (process the row)."""
+    """(row, ack): the ack when the message was answered before, else None (process the row).
+    A new message is the usual case: it is inserted straight away, and only when its sender and
+    control id are taken already is the first row read (a resend, or an id used again)."""
     fields = dict(
         raw=raw,
         sender=header.sender[:130],
@@ -71,15 +76,23 @@ def _store(raw: bytes, text: str, header: Header, received_at):
     )
     keyed = bool(header.control_id)
     for _ in range(2):
-        first = _first_with(header) if keyed else None
-        if first is not None:
-            return _answer_resend(first, text, fields)
         try:
-            with transaction.atomic():
-                return Hl7Message.objects.create(answers_resend=keyed, **fields), None
+            return _insert(fields, answers_resend=keyed), None
         except IntegrityError:
-            continue  # the same message raced in on another connection: answer as a resend
+            first = _first_with(header)
+            if first is not None:
+                return _answer_resend(first, text, fields)
+            # The row we clashed with is gone again (deleted): insert once more.
     raise RuntimeError("hl7 message could not be stored")
+
+
+def _insert(fields: dict, *, answers_resend: bool) -> Hl7Message:
+    """The raw row, committed as this returns (autocommit: one INSERT, no BEGIN and COMMIT around
+    it). Inside a caller's transaction (the demo) a savepoint keeps a clash from spoiling it."""
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return Hl7Message.objects.create(answers_resend=answers_resend, **fields)
+    return Hl7Message.objects.create(answers_resend=answers_resend, **fields)
 
 
 def _first_with(header: Header) -> Hl7Message | None:
@@ -119,7 +132,12 @@ def message_process(*, message_id: int) -> bytes:
     """Process one stored message in its own transaction; record and return its ACK."""
     message = Hl7Message.objects.select_related("partner").get(pk=message_id)
     text = text_of(bytes(message.raw))
-    header = header_read(text)
+    return _process(message, text, header_read(text))
+
+
+def _process(message: Hl7Message, text: str, header: Header) -> bytes:
+    """message_process for a row in hand (message_receive has just stored it, its partner with
+    it, and has read its text and header already)."""
     try:
         header_check(header)
         handler = handler_for(header)

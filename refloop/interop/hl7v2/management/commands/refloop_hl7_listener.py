@@ -1,16 +1,14 @@
 """Listen for HL7 v2 over MLLP until interrupted.
 
-One process answers from a pool of worker threads (the ORM is synchronous); `--processes N`
-starts N processes on the same port (SO_REUSEPORT: the kernel spreads the connections) when one
-core is not enough.
+One process, its messages handled by a pool of worker threads (the ORM is synchronous): enough for
+development and a light feed. `--processes N` hands each message to the first free of N worker
+processes instead (the listener's own process only reads and writes the sockets): in production on
+PostgreSQL, where one process's threads share one core's worth of Python.
 """
 
-import argparse
 import asyncio
 import contextlib
 import signal
-import subprocess
-import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -24,33 +22,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=settings.REFLOOP_HL7_HOST)
         parser.add_argument("--port", type=int, default=settings.REFLOOP_HL7_PORT)
-        parser.add_argument("--workers", type=int, default=16, help="Threads per process.")
-        parser.add_argument("--processes", type=int, default=1)
-        parser.add_argument("--shared", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--workers", type=int, default=16, help="Worker threads (with one process)."
+        )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="Worker processes, one message at a time each (PostgreSQL; about 2 per core).",
+        )
 
-    def handle(self, *args, host, port, workers, processes, shared, **options):
-        command = [sys.executable, sys.argv[0], "refloop_hl7_listener", "--host", host]
-        others = [
-            subprocess.Popen([*command, "--port", str(port), "--workers", str(workers), "--shared"])
-            for _ in range(processes - 1)
-        ]
-        if not shared:
-            self.stdout.write(
-                f"HL7 v2 listener (MLLP) on {host}:{port}, {processes} process(es)  "
-                "(Ctrl-C stops it)"
-            )
-        reuse_port = shared or processes > 1
+    def handle(self, *args, host, port, workers, processes, **options):
+        self.stdout.write(
+            f"HL7 v2 listener (MLLP) on {host}:{port}, "
+            + (f"{processes} worker processes" if processes > 1 else f"{workers} worker threads")
+            + "  (Ctrl-C stops it)"
+        )
         signal.signal(signal.SIGTERM, _interrupt)  # refloop_run stops us with SIGTERM
-        try:
-            with contextlib.suppress(KeyboardInterrupt):
-                asyncio.run(
-                    listener_serve(host=host, port=port, workers=workers, reuse_port=reuse_port)
-                )
-        finally:
-            for other in others:
-                other.terminate()
-            for other in others:
-                other.wait(10)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(listener_serve(host=host, port=port, workers=workers, processes=processes))
 
 
 def _interrupt(*_):
