@@ -10,9 +10,9 @@ what the rows name). Generates N synthetic rows (default 1,000,000) as another s
   (b) the real import: an ImportSource with a mapping, an ImportRun, `import_run_process`, which
       reads, maps and validates every row and receives it through the bulk path (patients
       matched or made, referrers matched by NPI, events, checklist, blockers, clocks), chunk
-      N+1 read and decided while a writer thread commits chunk N (files.services._pipelined).
-      With --serial-too, first as many other rows one chunk after the other (overlap=False):
-      what the overlap gains, in the same run.
+      N+1 read and decided while a writer thread commits chunk N with --overlap
+      (files.services._pipelined; off by default, as in the app). With --serial-too, first as
+      many other rows one chunk after the other: with --overlap, what the overlap gains.
 
   (c) the write floor: the rows (b) made, written again by PostgreSQL alone (INSERT ... SELECT
       into empty copies of their tables with the same indexes and deferred foreign keys, one
@@ -27,7 +27,7 @@ machine's wall clock says how busy the others were; the CPU says what the work c
 cluster must be the bench's alone) and the peak RSS of this process. The imported referrals
 stay in the database (point it at a scratch one).
 
-    DATABASE_URL=postgres://... python bench/import_csv.py --rows 200000 --serial-too
+    DATABASE_URL=postgres://... python bench/import_csv.py --rows 200000 --overlap --serial-too
 """
 
 import argparse
@@ -176,6 +176,7 @@ def write_floor(before: dict[str, int], chunk: int, *, keys: bool = True) -> tup
         for table, copy in floor.items():
             cursor.execute(f"DROP TABLE IF EXISTS {copy} CASCADE")
             cursor.execute(f"CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)")
+            cursor.execute(f"ALTER TABLE {copy} SET (autovacuum_enabled = false)")  # as the import
         for table, copy in floor.items():
             if not keys:
                 break
@@ -226,12 +227,13 @@ def write_floor(before: dict[str, int], chunk: int, *, keys: bool = True) -> tup
 
 
 def cpu_seconds() -> tuple[float, float | None]:
-    """CPU seconds used so far by this process (all its threads) and by the PostgreSQL server
-    (None when the server's /proc is not ours to read): every process of the server, its
-    backends and its background writers, plus what its ended children used (an import's writer
-    thread has a backend of its own, closed at the end). The cluster must be this bench's
-    alone. On a shared machine the wall clock says how busy the others were; the CPU says what
-    the work cost."""
+    """CPU seconds used so far by this process (all its threads) and by the PostgreSQL server's
+    client backends (None when the server's /proc is not ours to read): the live ones, plus the
+    backends that ended (the import's writer thread has a backend of its own, closed at the
+    end), as the postmaster's reaped children. The server's background processes (checkpointer,
+    writers, autovacuum launcher) are left out: a checkpoint falls in whichever step runs then.
+    The cluster must be this bench's alone. On a shared machine the wall clock says how busy
+    the others were; the CPU says what the work cost."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     ours = usage.ru_utime + usage.ru_stime
     with connection.cursor() as cursor:
@@ -241,17 +243,25 @@ def cpu_seconds() -> tuple[float, float | None]:
         fields = _stat(postmaster)
     except OSError:
         return ours, None
-    ticks = sum(int(v) for v in fields[11:15])  # its own time and its ended children's
+    ticks = int(fields[13]) + int(fields[14])  # its ended children's time
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             child = _stat(int(entry.name))
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue  # ended meanwhile
-        if int(child[1]) == postmaster:
+        if int(child[1]) == postmaster and not title.startswith(BACKGROUND):
             ticks += int(child[11]) + int(child[12])
     return ours, ticks / os.sysconf("SC_CLK_TCK")
+
+
+BACKGROUND = tuple(
+    f"postgres: {name}"
+    for name in ("checkpointer", "background writer", "walwriter", "autovacuum launcher",
+                 "logical replication launcher", "stats collector", "archiver")
+)  # fmt: skip
 
 
 def _stat(pid: int) -> list[str]:
@@ -333,6 +343,11 @@ def main() -> None:
         action="store_true",
         help="also import as many other rows one chunk after the other (no overlap), first",
     )
+    parser.add_argument(
+        "--overlap",
+        action="store_true",
+        help="the import writes chunk N while it reads chunk N+1 (off by default, as in the app)",
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("This benchmark measures PostgreSQL: set DATABASE_URL=postgres://...")
@@ -364,7 +379,7 @@ def main() -> None:
             serial = _import_result(serial_run, serial_seconds, cpu_used(cpu, cpu_seconds()))
         before = tops()
         cpu = cpu_seconds()
-        import_seconds, run = import_through_bulk(path, args.chunk, overlap=True)
+        import_seconds, run = import_through_bulk(path, args.chunk, overlap=args.overlap)
         import_cpu, cpu = cpu_used(cpu, cpu_seconds()), cpu_seconds()
         floor_seconds, floor_rows = write_floor(before, args.chunk)
         floor_cpu, cpu = cpu_used(cpu, cpu_seconds()), cpu_seconds()
@@ -383,7 +398,11 @@ def main() -> None:
             "seconds": round(copy_seconds, 2),
             "rows_per_second": round(copied / copy_seconds),
         },  # fmt: skip
-        "import": {**_import_result(run, import_seconds, import_cpu), "chunk": args.chunk},
+        "import": {
+            **_import_result(run, import_seconds, import_cpu),
+            "chunk": args.chunk,
+            "overlap": args.overlap,
+        },
         "import_one_chunk_at_a_time": serial,
         "write_floor": {
             "referrals": floor_rows,
