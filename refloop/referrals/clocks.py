@@ -7,6 +7,7 @@ and the demo generator (thousands in bulk) share one set of rules. It never touc
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from refloop.core.calendar import AroundTheClock, BusinessCalendar
@@ -25,7 +26,7 @@ class Target:
     amount: int
     unit: str
 
-    @property
+    @functools.cached_property  # asked per clock: a file import starts millions
     def seconds(self) -> int:
         return self.amount * (DAY if self.unit == TargetUnit.CALENDAR_DAYS else HOUR)
 

@@ -19,17 +19,26 @@ NUMBER_PREFIX = "R-"
 
 
 class Referral(models.Model):
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    # Foreign keys whose lookups an index below already serves (its first column) get no index of
+    # their own: every index is one more entry to write per referral (migration 0006).
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="referrals", db_index=False
+    )
     referring_clinician = models.ForeignKey(
         Clinician, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals_sent"
     )
     referring_organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals_sent"
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals_sent",
+        db_index=False,
     )
     # What the sender said about themselves, kept when they are not (yet) in the directory.
     referrer_as_given = models.CharField(max_length=300, blank=True)
     service_line = models.ForeignKey(
-        ServiceLine, on_delete=models.PROTECT, related_name="referrals"
+        ServiceLine, on_delete=models.PROTECT, related_name="referrals", db_index=False
     )
     receiving_clinician = models.ForeignKey(
         Clinician,
@@ -37,6 +46,7 @@ class Referral(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="referrals_received",
+        db_index=False,  # mostly empty: indexed where set (Meta)
     )
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.ROUTINE)
     reason = models.TextField()
@@ -45,10 +55,20 @@ class Referral(models.Model):
     sender_system = models.CharField(max_length=120, blank=True)
     sender_reference = models.CharField(max_length=120, blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     redirected_to = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="redirected_from"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="redirected_from",
+        db_index=False,  # mostly empty: indexed where set (Meta)
     )
 
     state = models.CharField(max_length=12, choices=State.choices, default=State.RECEIVED)
@@ -102,6 +122,18 @@ class Referral(models.Model):
             models.Index(fields=["referring_organization", "state"]),
             models.Index(fields=["received_at"]),
             models.Index(fields=["patient", "service_line"]),
+            # Mostly empty columns, indexed where set: a lookup by a value (`= x`, `IN (...)`)
+            # implies it is set, so these serve it.
+            models.Index(
+                fields=["receiving_clinician"],
+                condition=Q(receiving_clinician__isnull=False),
+                name="referral_receiving_clinician",
+            ),
+            models.Index(
+                fields=["redirected_to"],
+                condition=Q(redirected_to__isnull=False),
+                name="referral_redirected_to",
+            ),
         ]
         constraints = [
             # A resend is recognised by the sender's identifier.
@@ -154,7 +186,10 @@ class ReferralEvent(models.Model):
     """Append-only: a trigger refuses UPDATE and DELETE (migration 0002). A mistake is undone by
     a correction event that points at it."""
 
-    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
+    # Indexed by (referral, occurred_at) below.
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     from_state = models.CharField(max_length=12, choices=State.choices, blank=True)
     to_state = models.CharField(max_length=12, choices=State.choices, blank=True)
@@ -165,7 +200,12 @@ class ReferralEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     corrects = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        db_index=False,  # mostly empty: indexed where set (Meta)
     )
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField(default=timezone.now)
@@ -175,6 +215,11 @@ class ReferralEvent(models.Model):
         indexes = [
             models.Index(fields=["referral", "occurred_at"]),
             models.Index(fields=["recorded_at"]),
+            models.Index(
+                fields=["corrects"],
+                condition=Q(corrects__isnull=False),
+                name="event_corrects",
+            ),
         ]
 
     def __str__(self):
@@ -210,7 +255,10 @@ class ReferralClock(models.Model):
     Durations are in the target's own measure: business seconds for business-hour targets,
     elapsed seconds for stat targets and for days to appointment."""
 
-    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="clocks")
+    # Indexed by the unique (referral, kind) below.
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="clocks", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=TargetKind.choices)
     unit = models.CharField(max_length=20, choices=TargetUnit.choices)
     around_the_clock = models.BooleanField(default=False)
@@ -284,11 +332,24 @@ class ChecklistItem(models.Model):
     status = models.CharField(
         max_length=10, choices=ChecklistStatus.choices, default=ChecklistStatus.REQUIRED
     )
-    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.SET_NULL)
+    document = models.ForeignKey(
+        Document,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,  # empty until a document comes: indexed where set (Meta)
+    )
     updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["document"],
+                condition=Q(document__isnull=False),
+                name="checklist_document",
+            )
+        ]
 
 
 class InternalNote(models.Model):

@@ -34,7 +34,7 @@ def rows_count(path: str, fmt: str) -> int:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         next(reader, None)  # the header
-        return sum(1 for raw in reader if any(cell.strip() for cell in raw))
+        return sum(1 for raw in reader if "".join(raw).strip())
 
 
 def _csv_rows(path: str):
@@ -43,12 +43,16 @@ def _csv_rows(path: str):
     header = [h.strip() for h in next(reader, [])]
 
     def rows():
+        width = len(header)
         with handle:
             for raw in reader:
-                if not any(cell.strip() for cell in raw):
+                # Blank: no cell with anything but spaces (joined and stripped in C, per row).
+                if not "".join(raw).strip():
                     continue
-                # A row longer than the header keeps its extra cells (nothing dropped).
-                names = header + [f"column {i + 1}" for i in range(len(header), len(raw))]
+                names = header
+                if len(raw) > width:
+                    # A row longer than the header keeps its extra cells (nothing dropped).
+                    names = header + [f"column {i + 1}" for i in range(width, len(raw))]
                 yield reader.line_num, dict(zip(names, raw, strict=False))
 
     return header, rows()

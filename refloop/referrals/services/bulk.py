@@ -95,8 +95,57 @@ def referrals_receive_bulk(*, submissions: list[ReferralSubmission], actor) -> l
             return _Batch(submissions, actor).receive()
 
 
+@dataclass
+class BulkCarry:
+    """What one batch made (patients, coverages, referrals), as the lookups of the next batch
+    need it while the first is still being written by another connection (a file import's
+    pipeline): the next batch's queries cannot see it yet, so it is carried over in memory."""
+
+    by_mrn: dict[str, int] = field(default_factory=dict)
+    born: dict[int, object] = field(default_factory=dict)
+    by_name: dict[tuple, int] = field(default_factory=dict)
+    covered: set[tuple[int, str]] = field(default_factory=set)
+    open_referrals: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    sent: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+class BulkPrepared:
+    """A batch decided but not written: its answers, its rows and what it carries to the next
+    batch. Made by `referrals_prepare_bulk`, written by `referrals_write_bulk` (on any
+    connection, in the caller's transaction)."""
+
+    def __init__(self, batch: _Batch):
+        self._batch = batch
+        self.results: list[BulkReceived] = batch.results
+        self.carry: BulkCarry = batch.made
+
+
+def referrals_prepare_bulk(
+    *, submissions: list[ReferralSubmission], actor, carry: BulkCarry | None = None
+) -> BulkPrepared:
+    """The reading half of referrals_receive_bulk: checks, lookups (plus what `carry` says the
+    batch before made) and every row, in memory; nothing is written. Submissions with documents
+    are not taken here (their files are stored one by one): use referrals_receive_bulk."""
+    require(actor, "receive_referral")
+    if any(s.documents for s in submissions):
+        raise ValueError("referrals_prepare_bulk takes no documents: use referrals_receive_bulk")
+    batch = _Batch(submissions, actor, carry=carry)
+    batch.prepare()
+    return BulkPrepared(batch)
+
+
+def referrals_write_bulk(*, prepared: BulkPrepared) -> list[BulkReceived]:
+    """Write a prepared batch (the caller holds the transaction); its answers."""
+    prepared._batch._write()
+    return prepared.results
+
+
 class _Batch:
-    def __init__(self, submissions: list[ReferralSubmission], actor):
+    def __init__(
+        self, submissions: list[ReferralSubmission], actor, carry: BulkCarry | None = None
+    ):
+        self.carry = carry
+        self.made = BulkCarry()
         self.submissions = submissions
         self.actor = actor
         self.actor_id = actor.pk if actor is not None else None
@@ -112,12 +161,31 @@ class _Batch:
 
     def receive(self) -> list[BulkReceived]:
         self._with_documents()
-        todo = self._checked()
-        self._lookups_load(todo)
-        for index in todo:
-            self.results[index] = self._one(self.submissions[index])
+        self.prepare()
         self._write()
         return self.results
+
+    def prepare(self) -> None:
+        todo = self._checked()
+        self._lookups_load(todo)
+        if self.carry is not None:
+            self._carried(self.carry)
+        for index in todo:
+            self.results[index] = self._one(self.submissions[index])
+
+    def _carried(self, carry: BulkCarry) -> None:
+        """Add what the batch before made (not yet visible to our queries). What the queries
+        found comes first, as it has the lower ids (the order row-by-row matching sees)."""
+        for mrn, pk in carry.by_mrn.items():
+            self.by_mrn.setdefault(mrn, pk)
+        self.born.update(carry.born)
+        for key, pk in carry.by_name.items():
+            self.by_name.setdefault(key, pk)
+        self.covered |= carry.covered
+        for key, ids in carry.open_referrals.items():
+            self.open_referrals.setdefault(key, []).extend(ids)
+        for key, pk in carry.sent.items():
+            self.sent.setdefault(key, pk)
 
     # -- before: checks and lookups, one query each -------------------------------------------
 
@@ -275,8 +343,9 @@ class _Batch:
         self._start(referral, clinician, details)
         self.referrals.append(referral)
         self.open_referrals.setdefault((patient_id, line_id), []).append(referral["id"])
+        self.made.open_referrals.setdefault((patient_id, line_id), []).append(referral["id"])
         if submission.sender_reference:
-            self.sent[key] = referral["id"]
+            self.sent[key] = self.made.sent[key] = referral["id"]
         return BulkReceived(referral["id"], True, duplicates)
 
     def _patient(self, data: PatientData) -> int:
@@ -289,13 +358,13 @@ class _Batch:
             fields = patient_fields(data)
             patient_id = self.patient_ids.take()
             self.patients.append({"id": patient_id, **fields})
+            made = self.made
             if fields["mrn"]:
-                self.by_mrn[fields["mrn"]] = patient_id
-                self.born[patient_id] = fields["birth_date"]
-            self.by_name.setdefault(
-                _name_key(fields["first_name"], fields["last_name"], fields["birth_date"]),
-                patient_id,
-            )
+                self.by_mrn[fields["mrn"]] = made.by_mrn[fields["mrn"]] = patient_id
+                self.born[patient_id] = made.born[patient_id] = fields["birth_date"]
+            name = _name_key(fields["first_name"], fields["last_name"], fields["birth_date"])
+            self.by_name.setdefault(name, patient_id)
+            made.by_name.setdefault(name, patient_id)
         if data.member_id and (patient_id, data.member_id) not in self.covered:
             self.coverages.append(
                 {
@@ -306,6 +375,7 @@ class _Batch:
                 }
             )
             self.covered.add((patient_id, data.member_id))
+            self.made.covered.add((patient_id, data.member_id))
         return patient_id
 
     def _referrer(self, data: ReferrerData) -> tuple[Clinician | None, Organization | None]:
@@ -379,7 +449,7 @@ class _Batch:
     # -- after: the rows, one statement per table -----------------------------------------------
 
     def _write(self) -> None:
-        writer = RowWriter()
+        writer = RowWriter(binary=True)
         with connection.cursor() as cursor:
             writer.insert(cursor, Patient, self.patients, with_id=True)
             writer.insert(cursor, Coverage, self.coverages)
@@ -423,9 +493,10 @@ class _IdBlock:
         self.block = max(block, 1)
         self.free: list[int] = []
         self.next_sqlite: int | None = None
+        self.sqlite = connection.vendor != "postgresql"  # asked once: a batch takes thousands
 
     def take(self) -> int:
-        if connection.vendor != "postgresql":
+        if self.sqlite:
             if self.next_sqlite is None:
                 top = self.model.objects.aggregate(top=Max("pk"))["top"] or 0
                 self.next_sqlite = top + 1

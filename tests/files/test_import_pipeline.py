@@ -1,0 +1,94 @@
+"""The import's pipeline (PostgreSQL, outside a caller's transaction): chunk N is written by
+another connection while chunk N+1 is read and decided. These tests commit for real
+(transactional), as a worker does; on SQLite the same run takes the plain path, one chunk after
+the other, and must answer the same."""
+
+import pytest
+
+from refloop.directory.models import Patient
+from refloop.interop.files.models import ImportRun, QuarantinedRow
+from refloop.interop.files.services import ImportStopped, import_run_process, import_start
+from refloop.referrals.models import Referral
+from tests import factories
+from tests.files.conftest import csv_bytes, row
+from tests.files.test_bulk import snapshot
+from tests.files.test_import_same import _file, _one_by_one, _outcomes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_it_makes_across_chunks_what_referral_receive_makes_row_by_row(
+    northside, clinician, intake, tmp_path
+):
+    """Chunks of three: row 4 is row 1's patient (a chunk later: a possible duplicate of a
+    referral not committed when its chunk was decided), row 7 gives row 6's MRN with another
+    birth date, row 9 gives it with row 6's, row 1 comes again two chunks later (a resend)."""
+    factories.service_line(code="imaging", name="Imaging", checklist=())
+    content = _file(clinician)
+    (single_counts, single_reasons), single_rows = _one_by_one(northside, content, intake, tmp_path)
+    before = Referral.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    run = import_start(
+        source_id=northside.pk, filename="x.csv", content=content, actor=intake, queue=False
+    )
+    import_run_process(run_id=run.pk, chunk_size=3, overlap=True)
+    imported_counts, imported_reasons = _outcomes(run.pk)
+    assert imported_counts == single_counts == (8, 1, 4)
+    assert imported_reasons == single_reasons
+    assert snapshot(before) == single_rows
+
+
+def test_it_matches_a_patient_made_a_chunk_earlier(northside, clinician, intake):
+    same = {"First": "Robin", "Last": "Carried", "MRN": "M-77"}
+    rows = [row(1, clinician, **same), row(2), row(3, clinician, **same), row(4, **same)]
+    run = import_start(
+        source_id=northside.pk, filename="x.csv", content=csv_bytes(rows), actor=intake,
+        queue=False,
+    )  # fmt: skip
+    done = import_run_process(run_id=run.pk, chunk_size=2, overlap=True)
+    assert (done.status, done.created, done.quarantined) == ("done", 4, 0)
+    assert Patient.objects.filter(mrn="M-77").count() == 1
+    carried = Referral.objects.filter(patient__mrn="M-77").order_by("pk")
+    first, *later = carried
+    assert len(later) == 2
+    # Each later referral notes the open ones before it as possible duplicates.
+    noted = [r.events.get(kind="received").details["possible_duplicates"] for r in later]
+    assert noted == [[first.pk], [first.pk, later[0].pk]]
+
+
+def test_it_resumes_after_a_crash_between_chunks(northside, clinician, intake):
+    content = csv_bytes([row(n, clinician) for n in range(1, 11)] + [row(99, RefID="")])
+    run = import_start(
+        source_id=northside.pk, filename="x.csv", content=content, actor=intake, queue=False
+    )
+
+    def die_after_two(current):
+        if current.rows_done >= 6:
+            raise Killed
+
+    with pytest.raises(ImportStopped, match="Killed"):
+        import_run_process(run_id=run.pk, chunk_size=3, on_chunk=die_after_two, overlap=True)
+    run.refresh_from_db()
+    # Chunk three was decided while chunk two was written, and never written: nothing of it.
+    assert (run.status, run.rows_done, run.created) == ("running", 6, 6)
+    assert Referral.objects.count() == 6
+    done = import_run_process(run_id=run.pk, chunk_size=3, overlap=True)
+    assert (done.status, done.rows_done, done.created, done.quarantined) == ("done", 11, 10, 1)
+    assert done.duplicate == 0
+    assert Referral.objects.count() == 10
+    assert QuarantinedRow.objects.count() == 1
+    assert ImportRun.objects.get(pk=run.pk).owner  # the worker that finished it
+
+
+def test_it_imports_a_file_again_as_resends_only(northside, clinician, intake):
+    content = csv_bytes([row(n, clinician) for n in range(1, 8)])
+    for _ in range(2):
+        run = import_start(
+            source_id=northside.pk, filename="x.csv", content=content, actor=intake, queue=False
+        )
+        done = import_run_process(run_id=run.pk, chunk_size=2, overlap=True)
+    assert (done.created, done.duplicate) == (0, 7)
+    assert Referral.objects.count() == 7
