@@ -125,7 +125,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("REFLOOP_TEST_SQLITE")
-elif env_bool("REFLOOP_PG_SERVER_SIDE_BINDING", False):
+elif env_bool("REFLOOP_PG_SERVER_SIDE_BINDING", True):
     # Parameters sent apart from the SQL text, so the text of a statement repeats and psycopg
     # prepares it once it has run REFLOOP_PG_PREPARE_THRESHOLD times on a connection: PostgreSQL
     # then stops parsing and planning it again (not behind PgBouncer's transaction mode < 1.21).
