@@ -590,6 +590,8 @@ def main():
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "one_trivial_orm_query_ms": query_cost_ms(),
+        # REFLOOP_PG_SERVER_SIDE_BINDING: parameters apart from the SQL, statements prepared.
+        "pg_options": dict(connection.settings_dict["OPTIONS"]),
         "server": f"{args.server}, {args.workers} "
         + (
             "threaded processes"

@@ -125,6 +125,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("REFLOOP_TEST_SQLITE")
+elif env_bool("REFLOOP_PG_SERVER_SIDE_BINDING", False):
+    # Parameters sent apart from the SQL text, so the text of a statement repeats and psycopg
+    # prepares it once it has run REFLOOP_PG_PREPARE_THRESHOLD times on a connection: PostgreSQL
+    # then stops parsing and planning it again (not behind PgBouncer's transaction mode < 1.21).
+    # Off by default: a statement may then carry at most 65,535 parameters (Django 5.2 neither
+    # splits bulk_create nor an __in list to fit), and clinician-wide __in lists are not capped.
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": True,
+        "prepare_threshold": int(os.environ.get("REFLOOP_PG_PREPARE_THRESHOLD", "5")) or None,
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
