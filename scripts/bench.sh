@@ -43,9 +43,9 @@ interop_benches() {  # the intake benches of issue 4, each on its own scratch co
     echo "== HL7 v2: REF^I12 over MLLP (baselines: ADT^A03 acknowledged and ignored, direct receive)"
     DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_hl7" $PY bench/hl7_intake.py \
         --messages "${BENCH_HL7:-2000}" --connections 8
-    echo "== import: CSV through the bulk path, beside raw COPY of the same rows"
+    echo "== import: CSV through the bulk path (overlapped, and one chunk at a time), beside raw COPY"
     DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/refloop_import" $PY bench/import_csv.py \
-        --rows "${BENCH_IMPORT_ROWS:-1000000}"
+        --rows "${BENCH_IMPORT_ROWS:-1000000}" --overlap --serial-too
 }
 
 if [ "${BENCH_ONLY:-}" = "analytics" ]; then
