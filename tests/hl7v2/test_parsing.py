@@ -17,12 +17,12 @@ OTHER_SEPARATORS = b"MSH|#~^\\@|A|B|C|D|20240101||REF#I12|X2|P|2.5\rPID|1||a^b#c
 
 
 def _full_parse_value(message, segment, field, component, sub, rep) -> str:
-    """What the reader gave when it read python-hl7's full parse."""
+    """python-hl7's full parse: extract_field's value (unescaped once), stripped."""
     try:
         value = segment.extract_field(1, field, rep, component, sub)
     except (IndexError, KeyError):
         return ""
-    return message.unescape(str(value)).strip() if value else ""
+    return str(value).strip() if value else ""
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,10 @@ def test_it_reads_every_value_as_python_hl7_does(raw):
                             )
                             got = reader.raw_value(segment, field, component, sub, rep)
                             assert got == expected, (name, field, component, sub, rep)
+
+
+def test_it_unescapes_a_value_once():
+    """\\E\\ is the escape character itself: "D\\E\\F\\E\\oe" is the text "D\\F\\oe", not "D|oe"."""
+    reader = Reader(message_parse(text_of(ESCAPED)))
+    assert reader.get("PID", 5) == "D\\F\\oe"
+    assert reader.get("PID", 5, 2) == "J^ohn"

@@ -182,9 +182,9 @@ class Reader:
             if not found:
                 return ""
             segment = found[0]
-        value = self.message.value(segment, field, rep, component, sub)
-        # Unescaped a second time, as python-hl7's extract_field and then this reader always did.
-        return self.message.unescape(value).strip() if value else ""
+        # Unescaped once, in value(): a second pass would read an escaped escape character
+        # (\E\F\E\ is the text "\F\") as the separator it then spells.
+        return self.message.value(segment, field, rep, component, sub).strip()
 
     def repetitions(self, segment, field: int) -> int:
         if isinstance(segment, str):
