@@ -8,6 +8,7 @@ from django.utils import timezone
 from refloop.outreach.enums import ActivityKind, ActivityStatus
 from refloop.outreach.jobs import drop_off_tasks
 from refloop.outreach.models import Activity, FollowUp, Registration
+from refloop.outreach.queries import week_monday
 from refloop.outreach.services import ActivityDraft, LogEntry, activity_log, activity_plan
 from refloop.relations.models import PracticeAssignment, Territory
 from tests import factories
@@ -31,11 +32,19 @@ def patch(liaison):
     return clinicians
 
 
+def _recently() -> dt.datetime:
+    """A moment ago, but never before this local week's Monday: the week page shows the week of
+    today, and a test run just after midnight on a Monday must still find the activity in it."""
+    monday = week_monday(timezone.localdate())
+    week_start = dt.datetime.combine(monday, dt.time.min, timezone.get_current_timezone())
+    return max(timezone.now() - dt.timedelta(hours=2), week_start)
+
+
 def _plan(liaison, clinicians, **changes):
     fields = {
         "kind": ActivityKind.OFFICE_VISIT,
         "title": f"Visit {clinicians[0].organizations.first().name}",
-        "starts_at": timezone.now() - dt.timedelta(hours=2),
+        "starts_at": _recently(),
         "organization": clinicians[0].organizations.first(),
         "clinicians": clinicians,
     }
@@ -47,7 +56,7 @@ def test_it_shows_a_liaisons_week_in_a_few_queries(
     client, liaison, patch, django_assert_max_num_queries
 ):
     for n in range(4):
-        _plan(liaison, patch, starts_at=timezone.now() + dt.timedelta(minutes=n))
+        _plan(liaison, patch, starts_at=_recently() + dt.timedelta(seconds=n + 1))
     done = _plan(liaison, patch[:1])
     activity_log(activity=done, entry=LogEntry(attended=patch[:1]), by=liaison)
     for clinician in patch:
