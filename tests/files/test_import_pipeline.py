@@ -6,19 +6,16 @@ the other, and must answer the same."""
 import pytest
 
 from refloop.directory.models import Patient
-from refloop.interop.files.models import ImportRun, QuarantinedRow
-from refloop.interop.files.services import ImportStopped, import_run_process, import_start
+from refloop.interop.files.models import ImportRun
+from refloop.interop.files.services import import_run_process, import_start
 from refloop.referrals.models import Referral
 from tests import factories
 from tests.files.conftest import csv_bytes, row
 from tests.files.test_bulk import snapshot
+from tests.files.test_import import crash_and_resume
 from tests.files.test_import_same import _file, _one_by_one, _outcomes
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Killed(Exception):
-    pass
 
 
 def test_it_makes_across_chunks_what_referral_receive_makes_row_by_row(
@@ -60,27 +57,8 @@ def test_it_matches_a_patient_made_a_chunk_earlier(northside, clinician, intake)
 
 
 def test_it_resumes_after_a_crash_between_chunks(northside, clinician, intake):
-    content = csv_bytes([row(n, clinician) for n in range(1, 11)] + [row(99, RefID="")])
-    run = import_start(
-        source_id=northside.pk, filename="x.csv", content=content, actor=intake, queue=False
-    )
-
-    def die_after_two(current):
-        if current.rows_done >= 6:
-            raise Killed
-
-    with pytest.raises(ImportStopped, match="Killed"):
-        import_run_process(run_id=run.pk, chunk_size=3, on_chunk=die_after_two, overlap=True)
-    run.refresh_from_db()
-    # Chunk three was decided while chunk two was written, and never written: nothing of it.
-    assert (run.status, run.rows_done, run.created) == ("running", 6, 6)
-    assert Referral.objects.count() == 6
-    done = import_run_process(run_id=run.pk, chunk_size=3, overlap=True)
-    assert (done.status, done.rows_done, done.created, done.quarantined) == ("done", 11, 10, 1)
-    assert done.duplicate == 0
-    assert Referral.objects.count() == 10
-    assert QuarantinedRow.objects.count() == 1
-    assert ImportRun.objects.get(pk=run.pk).owner  # the worker that finished it
+    done = crash_and_resume(northside, clinician, intake, overlap=True)
+    assert ImportRun.objects.get(pk=done.pk).owner  # the worker that finished it
 
 
 def test_it_imports_a_file_again_as_resends_only(northside, clinician, intake):
