@@ -23,6 +23,7 @@ from refloop.referrals.services import (
     referral_receive,
     referrals_receive_bulk,
 )
+from refloop.referrals.services.bulk import referrals_prepare_bulk, referrals_write_bulk
 from tests import factories
 
 
@@ -237,3 +238,24 @@ def test_it_matches_names_and_references_whatever_characters_they_hold(line, cli
     assert (second[0].referral_id, second[0].created) == (made.referral_id, False)
     assert second[1].created and second[1].possible_duplicate_ids == [made.referral_id]
     assert Patient.objects.filter(last_name=odd).count() == 1
+
+
+def test_it_notes_a_possible_duplicate_once_when_the_batch_before_is_already_committed(
+    line, clinician, intake
+):
+    """The import's pipeline decides a batch while the one before is being written, and carries
+    what that one made. When the writer is the quicker and commits before this batch looks
+    anything up, the lookups find those rows too: each is still noted once, as row by row."""
+    first = factories.submission(line=line, clinician=clinician, last_name="Carried",
+                                 sender_system="import:x", sender_reference="C-1")  # fmt: skip
+    again = dataclasses.replace(first, sender_reference="C-2")
+    before = referrals_prepare_bulk(submissions=[first], actor=intake)
+    referrals_write_bulk(prepared=before)  # committed (here: visible) before the next lookups
+    [made] = before.results
+    after = referrals_prepare_bulk(submissions=[again], actor=intake, carry=before.carry)
+    [answer] = after.results
+    assert answer.created
+    assert answer.possible_duplicate_ids == [made.referral_id]
+    referrals_write_bulk(prepared=after)
+    noted = Referral.objects.get(pk=answer.referral_id).events.get(kind="received").details
+    assert noted == {"possible_duplicates": [made.referral_id]}

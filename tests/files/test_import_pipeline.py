@@ -3,9 +3,12 @@ another connection while chunk N+1 is read and decided. These tests commit for r
 (transactional), as a worker does; on SQLite the same run takes the plain path, one chunk after
 the other, and must answer the same."""
 
+import threading
+
 import pytest
 
 from refloop.directory.models import Patient
+from refloop.interop.files import services
 from refloop.interop.files.models import ImportRun
 from refloop.interop.files.services import import_run_process, import_start
 from refloop.referrals.models import Referral
@@ -52,6 +55,39 @@ def test_it_matches_a_patient_made_a_chunk_earlier(northside, clinician, intake)
     first, *later = carried
     assert len(later) == 2
     # Each later referral notes the open ones before it as possible duplicates.
+    noted = [r.events.get(kind="received").details["possible_duplicates"] for r in later]
+    assert noted == [[first.pk], [first.pk, later[0].pk]]
+
+
+def test_it_notes_a_possible_duplicate_once_when_the_writer_commits_first(
+    northside, clinician, intake, monkeypatch
+):
+    """The writer is the quicker: the chunk before is committed by the time the next one looks
+    up its patients, so the lookups find its referral and the carry names it too."""
+    written = threading.Event()
+    write, prepare = services._chunk_written, services._chunk_prepared
+
+    def chunk_written(*args):
+        write(*args)
+        written.set()
+
+    def chunk_prepared(run, mapping, chunk, carry):
+        if carry is not None:
+            assert written.wait(30)  # the chunk in flight has committed
+        written.clear()
+        return prepare(run, mapping, chunk, carry)
+
+    monkeypatch.setattr(services, "_chunk_written", chunk_written)
+    monkeypatch.setattr(services, "_chunk_prepared", chunk_prepared)
+    same = {"First": "Robin", "Last": "Carried", "MRN": "M-78"}
+    rows = [row(1, clinician, **same), row(2), row(3, clinician, **same), row(4, **same)]
+    run = import_start(
+        source_id=northside.pk, filename="x.csv", content=csv_bytes(rows), actor=intake,
+        queue=False,
+    )  # fmt: skip
+    done = import_run_process(run_id=run.pk, chunk_size=2, overlap=True)
+    assert (done.status, done.created, done.quarantined) == ("done", 4, 0)
+    first, *later = Referral.objects.filter(patient__mrn="M-78").order_by("pk")
     noted = [r.events.get(kind="received").details["possible_duplicates"] for r in later]
     assert noted == [[first.pk], [first.pk, later[0].pk]]
 

@@ -174,8 +174,9 @@ class _Batch:
             self.results[index] = self._one(self.submissions[index])
 
     def _carried(self, carry: BulkCarry) -> None:
-        """Add what the batch before made (not yet visible to our queries). What the queries
-        found comes first, as it has the lower ids (the order row-by-row matching sees)."""
+        """Add what the batch before made (not yet visible to our queries, or visible already if
+        it committed meanwhile). What the queries found comes first, as it has the lower ids (the
+        order row-by-row matching sees)."""
         for mrn, pk in carry.by_mrn.items():
             self.by_mrn.setdefault(mrn, pk)
         self.born.update(carry.born)
@@ -183,7 +184,10 @@ class _Batch:
             self.by_name.setdefault(key, pk)
         self.covered |= carry.covered
         for key, ids in carry.open_referrals.items():
-            self.open_referrals.setdefault(key, []).extend(ids)
+            # The batch before may have committed before our lookups ran (its writer was the
+            # quicker): they found its referrals then, and each is noted once, in id order.
+            found = self.open_referrals.get(key, [])
+            self.open_referrals[key] = sorted({*found, *ids})
         for key, pk in carry.sent.items():
             self.sent.setdefault(key, pk)
 
