@@ -88,6 +88,25 @@ def test_it_quarantines_bad_rows_with_their_reasons_and_imports_the_rest(northsi
     assert kept.raw["Specialty"] == "Podiatry" and kept.raw["RefID"] == "NS-0003"
 
 
+def test_it_quarantines_a_row_with_a_nul_character_and_imports_the_rest(northside, intake):
+    """PostgreSQL stores no NUL: such a row once stopped the run at its chunk on every resume."""
+    rows = [row(1, Last="Imp\x00ortee"), row(2, Extra="stray\x00byte"), row(3)]
+    run = imported(northside, csv_bytes(rows), intake)
+    assert (run.status, run.created, run.quarantined) == ("done", 2, 1)
+    kept = run.quarantine.get()
+    assert kept.raw["Last"] == "Imp\u2400ortee"  # kept as given, the NUL shown
+    assert kept.reasons == [
+        "Patient last name: holds a NUL character (shown as \u2400), which is not text; "
+        "correct or remove it."
+    ]
+    stray = Referral.objects.get(
+        sender_reference="NS-0002"
+    )  # an unmapped column's NUL is no matter
+    assert stray.patient.last_name == "Importee2"
+    done = quarantine_reimport(row_id=kept.pk, corrected={"Last": "Importee"}, actor=intake)
+    assert done.referral.patient.last_name == "Importee"
+
+
 def test_it_reimports_a_corrected_row(northside, intake):
     run = imported(northside, csv_bytes([row(1, Specialty="Podiatry")]), intake)
     quarantined = run.quarantine.get()

@@ -13,6 +13,10 @@ from refloop.core.errors import DomainError
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx"}
 
+# PostgreSQL stores no NUL character, in text or JSON. A file's NULs are kept as this visible
+# symbol, so that the row can still be quarantined and shown; the mapping refuses a value with it.
+NUL_SHOWN = "\u2400"
+
 
 def file_format(filename: str) -> str:
     suffix = Path(filename).suffix.lower()
@@ -40,15 +44,18 @@ def rows_count(path: str, fmt: str) -> int:
 def _csv_rows(path: str):
     handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115  (closed by the generator)
     reader = csv.reader(handle)
-    header = [h.strip() for h in next(reader, [])]
+    header = [h.replace("\x00", NUL_SHOWN).strip() for h in next(reader, [])]
 
     def rows():
         width = len(header)
         with handle:
             for raw in reader:
                 # Blank: no cell with anything but spaces (joined and stripped in C, per row).
-                if not "".join(raw).strip():
+                joined = "".join(raw)
+                if not joined.strip():
                     continue
+                if "\x00" in joined:
+                    raw = [cell.replace("\x00", NUL_SHOWN) for cell in raw]
                 names = header
                 if len(raw) > width:
                     # A row longer than the header keeps its extra cells (nothing dropped).

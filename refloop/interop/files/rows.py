@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from refloop.directory.models import Patient
+from refloop.interop.files.reading import NUL_SHOWN
 from refloop.referrals.enums import (
     CancelReason,
     Channel,
@@ -149,6 +150,16 @@ class _Reader:
         # Each mapped column's text, stripped, once: a row asks for twenty of them.
         get = raw.get
         self.texts = {name: _cell(get(column)) for name, column in mapping.columns.items()}
+        if NUL_SHOWN in "".join(self.texts.values()):
+            self._refuse_nuls()
+
+    def _refuse_nuls(self) -> None:
+        for name, value in self.texts.items():
+            if NUL_SHOWN in value:
+                self.problems.append(
+                    f"{_label(name)}: holds a NUL character (shown as {NUL_SHOWN}), "
+                    "which is not text; correct or remove it."
+                )
 
     def text(self, name: str) -> str:
         return self.texts.get(name, "")
