@@ -10,12 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from refloop.core.errors import DomainError
+from refloop.core.text import NUL, nul_shown
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx"}
-
-# PostgreSQL stores no NUL character, in text or JSON. A file's NULs are kept as this visible
-# symbol, so that the row can still be quarantined and shown; the mapping refuses a value with it.
-NUL_SHOWN = "\u2400"
 
 
 def file_format(filename: str) -> str:
@@ -44,7 +41,7 @@ def rows_count(path: str, fmt: str) -> int:
 def _csv_rows(path: str):
     handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115  (closed by the generator)
     reader = csv.reader(handle)
-    header = [h.replace("\x00", NUL_SHOWN).strip() for h in next(reader, [])]
+    header = [nul_shown(h).strip() for h in next(reader, [])]
 
     def rows():
         width = len(header)
@@ -54,8 +51,9 @@ def _csv_rows(path: str):
                 joined = "".join(raw)
                 if not joined.strip():
                     continue
-                if "\x00" in joined:
-                    raw = [cell.replace("\x00", NUL_SHOWN) for cell in raw]
+                if NUL in joined:
+                    # Kept visible (the row is quarantined with it): PostgreSQL stores no NUL.
+                    raw = [nul_shown(cell) for cell in raw]
                 names = header
                 if len(raw) > width:
                     # A row longer than the header keeps its extra cells (nothing dropped).

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from refloop.core.text import NUL_SHOWN
 from refloop.directory.models import Patient
-from refloop.interop.files.reading import NUL_SHOWN
 from refloop.referrals.enums import (
     CancelReason,
     Channel,
