@@ -122,3 +122,24 @@ def test_it_touches_the_message_row_three_times_for_a_new_referral(partner):
     ]
     assert code == "AA"
     assert on_row == ["INSERT", "SELECT", "UPDATE"]  # the SELECT is the row's lock
+
+
+def test_it_refuses_a_nul_character_by_its_place_and_keeps_the_message(partner):
+    """PostgreSQL stores no NUL: a NUL in the control id once failed the very write that keeps
+    the message, and one in a name answered 'internal error'."""
+    raw = data("REF-I12-02.hl7")
+    in_name = raw.replace(b"EVERYMAN", b"EVERY\x00MAN")
+    code, control_id, text = ack_of(message_receive(raw=in_name))
+    assert (code, control_id) == ("AR", "MSG00012")
+    assert text.startswith("PID-5 holds a NUL character (0x00)")
+    in_header = raw.replace(b"|MSG00012|", b"|MSG\x00012|")
+    answer = message_receive(raw=in_header)
+    assert ack_of(answer)[0] == "AR" and err_of(answer) == "102"
+    assert "MSH-10 holds a NUL" in ack_of(answer)[2]
+    kept = Hl7Message.objects.order_by("pk")
+    assert [bytes(m.raw) for m in kept] == [in_name, in_header]  # as sent, byte for byte
+    assert [m.control_id for m in kept] == ["MSG00012", "MSG\u2400012"]
+    assert not Referral.objects.exists()
+    # A segment nobody reads is no matter.
+    unread = raw.replace(b"|MSG00012|", b"|MSG00099|").replace(b"GT1|1", b"GT1|\x001")
+    assert ack_of(message_receive(raw=unread))[0] == "AA"

@@ -4,7 +4,8 @@ at stake.
 Tolerated: a UTF-8 byte-order mark, LF or CRLF segment ends, a wrong or missing MSH-9.3 (the
 structure is taken from the trigger event, never from MSH-9.3), explicit nulls (`""`: read as
 "no value", and as "clear it" where an update is applied), trailing spaces.
-Refused: no MSH, no MSH-9 type or trigger, no MSH-10, an unsupported version.
+Refused: no MSH, no MSH-9 type or trigger, no MSH-10, an unsupported version, a NUL character
+in a segment that is read.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import hl7
 
 from refloop.core.errors import DomainError
+from refloop.core.text import NUL, nul_shown
 
 BOM = "\ufeff"
 NULL = '""'
@@ -71,7 +73,8 @@ def header_read(text: str) -> Header:
     if not text.startswith("MSH") or len(text) < 8:
         return Header()
     sep, comp = text[3], text[4]
-    fields = text.split("\r", 1)[0].split(sep)
+    # Kept visible: the header is stored to file the message before the NUL is refused.
+    fields = nul_shown(text.split("\r", 1)[0]).split(sep)
     # fields[0] is "MSH", fields[1] the encoding characters (MSH-2); MSH-n is fields[n - 1].
 
     def field(n: int) -> str:
@@ -114,10 +117,28 @@ def message_parse(text: str, *, keep: frozenset[str] | None = None) -> Parsed:
     IN1, IN2, ACC...). The raw message is kept whole all the same."""
     if keep is not None:
         text = "\r".join(s for s in text.split("\r") if s[:3] == "MSH" or s[:3] in keep)
+    if NUL in text:
+        _nul_refuse(text)
     try:
         return Parsed(text)
     except Exception as error:  # python-hl7 raises plain exceptions on malformed input
         raise Hl7Rejected(f"The message could not be parsed: {type(error).__name__}.") from error
+
+
+def _nul_refuse(text: str) -> None:
+    """HL7 v2 text carries no NUL character (nor could PostgreSQL store it): refused by place."""
+    at = text.index(NUL)
+    start = text.rfind("\r", 0, at) + 1
+    name = text[start : start + 3]
+    # MSH-1 is the separator itself, so MSH's fields are counted one further along.
+    field = text[start:at].count(text[3]) + (name == "MSH")
+    order = sum(1 for segment in text[:start].split("\r") if segment[:3] == name) + 1
+    raise Hl7Rejected(
+        f"{name}-{field} holds a NUL character (0x00), which HL7 v2 text cannot carry; send the "
+        "message again without it.",
+        code="102",
+        location=f"{name}^{order}^{field}",
+    )
 
 
 class Parsed:
