@@ -230,6 +230,21 @@ def test_it_refuses_what_is_not_fhir(client, writer, orthopedics):
     assert response.status_code == 415
 
 
+def test_it_refuses_a_nul_character_by_its_place_and_keeps_what_was_sent(
+    client, writer, orthopedics
+):
+    """PostgreSQL stores no NUL: such a string once failed the referral's write with a 500."""
+    bundle = referral_bundle(last_name="Nul\u0000name")
+    response = post(client, "", writer[1], bundle)
+    assert response.status_code == 400
+    issue = response.json()["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[1].resource.name[0].family"]
+    assert "NUL character (U+0000)" in issue["diagnostics"]
+    kept = FhirSubmission.objects.get()
+    assert kept.outcome == "rejected" and json.loads(bytes(kept.body)) == bundle
+    assert not Referral.objects.exists()
+
+
 def test_it_requires_an_api_key(client, orthopedics):
     response = post(client, "", "not-a-key", referral_bundle())
     assert response.status_code == 401

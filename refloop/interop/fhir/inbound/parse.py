@@ -8,6 +8,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from lxml import etree
 from pydantic import ValidationError
 
+from refloop.core.text import NUL
 from refloop.interop.fhir.inbound.problems import Issue, Rejected, fhirpath, reject
 
 JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir"}
@@ -67,10 +68,42 @@ def _json_parse(body: bytes):
         )
     resource_type = data["resourceType"]
     model = _model_class(resource_type, "resourceType")
+    if b"\\u0000" in body:  # how JSON writes a NUL (a bare one is not JSON at all)
+        _nul_refuse(data, resource_type)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise _invalid(resource_type, exc) from exc
+
+
+def _nul_refuse(data: dict, resource_type: str) -> None:
+    """FHIR strings carry no NUL character (nor could PostgreSQL store one): refused by place."""
+    where = _nul_place(data, ())
+    if where is not None:
+        reject(
+            "A string holds a NUL character (U+0000), which FHIR strings cannot carry.",
+            expression=fhirpath(resource_type, where),
+            code="value",
+            status=400,
+        )
+
+
+def _nul_place(value, path: tuple) -> tuple | None:
+    if isinstance(value, str):
+        return path if NUL in value else None
+    if isinstance(value, dict):
+        parts = value.items()
+    elif isinstance(value, list):
+        parts = enumerate(value)
+    else:
+        return None
+    for key, item in parts:
+        if isinstance(key, str) and NUL in key:
+            return (*path, key.replace(NUL, "\\u0000"))
+        found = _nul_place(item, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _xml_parse(body: bytes):
