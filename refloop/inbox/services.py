@@ -24,6 +24,7 @@ from pypdf.errors import PyPdfError
 
 from refloop.core.calendar import practice_calendar
 from refloop.core.errors import Conflict, DomainError, NotFound
+from refloop.core.text import nul_shown
 from refloop.directory.enums import DocumentKind
 from refloop.inbox.models import OPEN_STATUSES, InboxDocument, InboxPart, InboxStatus, Source
 from refloop.referrals.enums import Channel, ChecklistStatus
@@ -79,6 +80,7 @@ def file_within() -> dt.timedelta:
 def inbox_document_receive(*, arrival: Arrival) -> tuple[InboxDocument, bool]:
     """Keep what arrived; returns (document, created). The same provider id again returns the
     first document unchanged (a resent webhook, a mailbox read twice)."""
+    arrival = _storable(arrival)
     existing = _already_received(arrival)
     if existing:
         return existing, False
@@ -91,6 +93,23 @@ def inbox_document_receive(*, arrival: Arrival) -> tuple[InboxDocument, bool]:
         if existing is None:
             raise
         return existing, False
+
+
+def _storable(arrival: Arrival) -> Arrival:
+    """Anyone can send an e-mail with a NUL in its Message-ID, From or file name, and PostgreSQL
+    stores none: kept visible as U+2400, where the failed write would have stopped the mailbox
+    at that message on every poll."""
+    return dataclasses.replace(
+        arrival,
+        provider_id=nul_shown(arrival.provider_id),
+        sender=nul_shown(arrival.sender),
+        recipient=nul_shown(arrival.recipient),
+        filename=nul_shown(arrival.filename),
+        raw={
+            nul_shown(key): nul_shown(value) if isinstance(value, str) else value
+            for key, value in arrival.raw.items()
+        },
+    )
 
 
 def _already_received(arrival: Arrival) -> InboxDocument | None:

@@ -278,3 +278,18 @@ def test_it_keeps_a_forwarded_email_attached_to_a_message_whole():
         kept = email.message_from_bytes(handle.read(), policy=email.policy.default)
     [pdf] = kept.iter_attachments()
     assert pdf.get_filename() == "ref.pdf" and pdf.get_content() == pdf_bytes
+
+
+@pytest.mark.django_db
+def test_it_keeps_an_email_with_nul_characters_in_its_headers():
+    """PostgreSQL stores no NUL: such a message failed its write, and the mailbox stopped at it
+    on every poll."""
+    raw = _message("<a\x00b@maple.example>", [("re\x00f.pdf", three_page_pdf(), "application/pdf")])
+    raw.replace_header("From", "ref\x00errals@maple.example")
+    [arrival] = message_arrivals(raw.as_bytes(), fallback_id="x")
+    document, created = inbox_document_receive(arrival=arrival)
+    assert created and document.page_count == 3
+    assert document.sender == "ref\u2400errals@maple.example"
+    assert document.filename == "re\u2400f.pdf"
+    assert document.raw == {"message_id": "<a\u2400b@maple.example>"}
+    assert inbox_document_receive(arrival=arrival) == (document, False)  # read twice: one
