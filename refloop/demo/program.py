@@ -8,6 +8,8 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from refloop.core.calendar import BusinessCalendar, calendar_memoized
 from refloop.core.models import Closure
 from refloop.demo import catalogue as cat
@@ -123,7 +125,9 @@ def plans_create() -> dict[str, InsurancePlan]:
 
 
 def closures_create(now: dt.datetime) -> list[dt.date]:
-    """Two past closures and one coming up, on weekdays, so the calendar visibly skips them."""
+    """Two past closures and one coming up, on weekdays, so the calendar visibly skips them.
+    Days count from the practice's local date of `now` (a closure is a local day)."""
+    today = timezone.localdate(now)
     wanted = [
         (400, "Snow day: practice closed"),
         (130, "All-staff training day"),
@@ -131,7 +135,7 @@ def closures_create(now: dt.datetime) -> list[dt.date]:
     ]
     days = []
     for back, description in wanted:
-        day = now.date() - dt.timedelta(days=back)
+        day = today - dt.timedelta(days=back)
         while day.weekday() >= 5:
             day += dt.timedelta(days=1)
         Closure.objects.create(date=day, description=description)

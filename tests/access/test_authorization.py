@@ -186,7 +186,12 @@ def test_it_keeps_the_next_check_of_a_decision_made_while_the_job_looked(
     referral = _accepted(line, triage)
     authorization_start(referral_id=referral.pk, actor=scheduler)
     authorization = authorization_submit(referral_id=referral.pk, actor=scheduler)
-    approval_check = dt.datetime(2027, 1, 1, tzinfo=TZ)
+    watched = authorization.due_at + dt.timedelta(minutes=1)
+    # Valid for a month after the pass, so the approval's own check (the midnight after its last
+    # day) is still ahead of the pass, whatever the date of the run.
+    valid_from = timezone.localdate()
+    valid_to = timezone.localdate(watched) + dt.timedelta(days=30)
+    approval_check = dt.datetime.combine(valid_to + dt.timedelta(days=1), dt.time.min, TZ)
 
     def approve_first(execute, sql, params, many, context):
         # Just before the job clears the check it has handled, a scheduler records the approval
@@ -195,14 +200,14 @@ def test_it_keeps_the_next_check_of_a_decision_made_while_the_job_looked(
             Authorization.objects.filter(pk=authorization.pk).update(
                 status=AuthorizationStatus.APPROVED,
                 number="PA-5",
-                valid_from=dt.date(2026, 12, 1),
-                valid_to=dt.date(2026, 12, 31),
+                valid_from=valid_from,
+                valid_to=valid_to,
                 next_check_at=approval_check,
             )
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(approve_first):
-        authorizations_watch(authorization.due_at + dt.timedelta(minutes=1))
+        authorizations_watch(watched)
 
     authorization.refresh_from_db()
     assert authorization.status == AuthorizationStatus.APPROVED

@@ -43,15 +43,16 @@ def run_updates(**kwargs) -> int:
     return referrer_updates(soon(**kwargs))
 
 
-def to_completed(referral, actor):
-    """Triage, accept, book a visit half an hour ago, record it as seen."""
+def to_completed(referral, actor, *, appointment_at: dt.datetime | None = None):
+    """Triage, accept, book a visit (half an hour ago unless `appointment_at`), record it as
+    seen."""
     for state in (State.TRIAGE, State.ACCEPTED):
         referral_transition(referral_id=referral.pk, to_state=state, actor=actor)
     referral_transition(
         referral_id=referral.pk,
         to_state=State.SCHEDULED,
         actor=actor,
-        appointment_at=ago(minutes=30),
+        appointment_at=appointment_at or ago(minutes=30),
     )
     return referral_transition(referral_id=referral.pk, to_state=State.COMPLETED, actor=actor)
 

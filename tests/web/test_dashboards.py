@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from lxml import html
 
 from refloop.access.services import appointment_book, appointment_record_outcome
@@ -29,6 +30,17 @@ DRILL_PARAMS = {"cohort", "arg", "month", "line", "priority", "channel", "practi
 
 def in_month(first: dt.date, day: int = 10, hour: int = 11) -> dt.datetime:
     return dt.datetime.combine(first.replace(day=day), dt.time(hour), practice_tz())
+
+
+def this_month(*offsets: dt.timedelta) -> list[dt.datetime]:
+    """Moments `offsets` before now, in the same order, but all in this local month: the
+    dashboard's month is today's, and a run early on the 1st would put "two hours ago" in last
+    month. Then the offsets shrink in proportion to fit between the month's start and now."""
+    now = timezone.now()
+    first = timezone.localtime(now, practice_tz()).date().replace(day=1)
+    elapsed = now - dt.datetime.combine(first, dt.time.min, practice_tz())
+    scale = min(1.0, elapsed / max(offsets))
+    return [now - offset * scale for offset in offsets]
 
 
 @pytest.fixture
@@ -58,7 +70,10 @@ def program(line, cardiology, intake):
             line=cardiology, clinician=other, actor=intake, received_at=in_month(last, 20)
         ),
         "this_month": factories.referral(
-            line=line, clinician=doctor, actor=intake, received_at=factories.ago(minutes=5)
+            line=line,
+            clinician=doctor,
+            actor=intake,
+            received_at=this_month(dt.timedelta(minutes=5))[0],
         ),
     }
     facts_current()
@@ -360,8 +375,9 @@ def test_it_lists_the_referrals_behind_every_number_on_the_dashboard(
     """Whatever number a manager clicks, the list has as many referrals as the number said.
     This month: the fixture's referral, one accepted, one seen (transitions happen now)."""
     accepted(line, intake=intake, triage=triage)
-    to_completed(factories.referral(line=line, actor=intake, received_at=factories.ago(minutes=40)),
-                 manager)  # fmt: skip
+    received_at, seen_at = this_month(dt.timedelta(minutes=40), dt.timedelta(minutes=30))
+    seen = factories.referral(line=line, actor=intake, received_at=received_at)
+    to_completed(seen, manager, appointment_at=seen_at)
     facts_current()
     sign_in(client, manager)
     response = client.get(reverse("dashboards"), {"month": f"{dt.date.today():%Y-%m}"})
@@ -389,8 +405,9 @@ def test_it_lists_the_referral_behind_a_missed_visit(
 ):
     """A visit booked an hour and a half ago and missed: the no-show rate is 1 of 1, and its
     number lists that referral (read from the appointments, which the facts do not hold)."""
-    missed = accepted(line, intake=intake, triage=triage, received_at=factories.ago(hours=2))
-    appointment_book(referral_id=missed.pk, starts_at=factories.ago(minutes=90), actor=scheduler)
+    received_at, starts_at = this_month(dt.timedelta(hours=2), dt.timedelta(minutes=90))
+    missed = accepted(line, intake=intake, triage=triage, received_at=received_at)
+    appointment_book(referral_id=missed.pk, starts_at=starts_at, actor=scheduler)
     appointment_record_outcome(referral_id=missed.pk, outcome="no_show", actor=scheduler)
     facts_current()
     sign_in(client, manager)
