@@ -41,21 +41,27 @@ def test_it_makes_across_chunks_what_referral_receive_makes_row_by_row(
     assert snapshot(before) == single_rows
 
 
-def test_it_matches_a_patient_made_a_chunk_earlier(northside, clinician, intake):
-    same = {"First": "Robin", "Last": "Carried", "MRN": "M-77"}
+def _one_patient_in_three_chunks(source, clinician, actor, mrn: str):
+    """Rows 1, 3 and 4 are one patient, in chunks of two, overlapped: (run, the patient's
+    referrals, what each later one noted as possible duplicates)."""
+    same = {"First": "Robin", "Last": "Carried", "MRN": mrn}
     rows = [row(1, clinician, **same), row(2), row(3, clinician, **same), row(4, **same)]
     run = import_start(
-        source_id=northside.pk, filename="x.csv", content=csv_bytes(rows), actor=intake,
-        queue=False,
-    )  # fmt: skip
+        source_id=source.pk, filename="x.csv", content=csv_bytes(rows), actor=actor, queue=False
+    )
     done = import_run_process(run_id=run.pk, chunk_size=2, overlap=True)
+    referrals = list(Referral.objects.filter(patient__mrn=mrn).order_by("pk"))
+    noted = [r.events.get(kind="received").details["possible_duplicates"] for r in referrals[1:]]
+    return done, referrals, noted
+
+
+def test_it_matches_a_patient_made_a_chunk_earlier(northside, clinician, intake):
+    done, referrals, noted = _one_patient_in_three_chunks(northside, clinician, intake, "M-77")
     assert (done.status, done.created, done.quarantined) == ("done", 4, 0)
     assert Patient.objects.filter(mrn="M-77").count() == 1
-    carried = Referral.objects.filter(patient__mrn="M-77").order_by("pk")
-    first, *later = carried
+    first, *later = referrals
     assert len(later) == 2
     # Each later referral notes the open ones before it as possible duplicates.
-    noted = [r.events.get(kind="received").details["possible_duplicates"] for r in later]
     assert noted == [[first.pk], [first.pk, later[0].pk]]
 
 
@@ -79,17 +85,10 @@ def test_it_notes_a_possible_duplicate_once_when_the_writer_commits_first(
 
     monkeypatch.setattr(services, "_chunk_written", chunk_written)
     monkeypatch.setattr(services, "_chunk_prepared", chunk_prepared)
-    same = {"First": "Robin", "Last": "Carried", "MRN": "M-78"}
-    rows = [row(1, clinician, **same), row(2), row(3, clinician, **same), row(4, **same)]
-    run = import_start(
-        source_id=northside.pk, filename="x.csv", content=csv_bytes(rows), actor=intake,
-        queue=False,
-    )  # fmt: skip
-    done = import_run_process(run_id=run.pk, chunk_size=2, overlap=True)
+    done, referrals, noted = _one_patient_in_three_chunks(northside, clinician, intake, "M-78")
     assert (done.status, done.created, done.quarantined) == ("done", 4, 0)
-    first, *later = Referral.objects.filter(patient__mrn="M-78").order_by("pk")
-    noted = [r.events.get(kind="received").details["possible_duplicates"] for r in later]
-    assert noted == [[first.pk], [first.pk, later[0].pk]]
+    first, second, _ = referrals
+    assert noted == [[first.pk], [first.pk, second.pk]]
 
 
 def test_it_resumes_after_a_crash_between_chunks(northside, clinician, intake):
